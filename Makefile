@@ -1,0 +1,26 @@
+# dsd — build, test, demo, lint, bench.
+SWIFT ?= swift
+BUILD_FLAGS ?=
+BIN := .build/debug
+
+.PHONY: build test demo lint bench clean
+
+build:
+	$(SWIFT) build $(BUILD_FLAGS)
+
+test: build
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+
+demo: build
+	@echo "demo: not available yet"
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+bench:
+	$(SWIFT) build -c release
+	.build/release/dsd-wal-tool bench
+
+clean:
+	rm -rf .build

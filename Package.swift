@@ -1,0 +1,111 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "dsd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dsd", targets: ["DSDCommand"]),
+        .executable(name: "dsd-wal-tool", targets: ["DSDWalTool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // Pure core: tables, versions, resolution rules, state machines. No I/O.
+        .target(name: "DSDCore", swiftSettings: strict),
+        // Write-ahead log and snapshots. Plain POSIX I/O, no networking.
+        .target(
+            name: "DSDLog",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Crash-test and benchmark driver for the log (used by DSDLogTests and `make bench`).
+        .executableTarget(name: "DSDWalTool", dependencies: ["DSDLog"], swiftSettings: strict),
+        // Binary messages, framing and the authentication handshake.
+        .target(
+            name: "DSDWire",
+            dependencies: [
+                "DSDCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The directory driver: connections, committer, pushes.
+        .target(
+            name: "DSDServer",
+            dependencies: [
+                "DSDCore", "DSDWire", "DSDLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The agent driver: replica, upstream link, local socket.
+        .target(
+            name: "DSDAgent",
+            dependencies: [
+                "DSDCore", "DSDWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // libfuse3 through pkg-config, plus a tiny C shim for what Swift cannot import.
+        .systemLibrary(
+            name: "CFuse",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        // C helpers over libfuse3 for what Swift cannot import (macros, variadic calls).
+        .target(name: "CFuseShim", dependencies: ["CFuse"]),
+        // The /dsd filesystem: pure tree model + the libfuse low-level bridge.
+        .target(
+            name: "DSDFuse",
+            dependencies: [
+                "DSDCore", "CFuse", "CFuseShim",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The `dsd` executable: the only place that wires modules together.
+        .executableTarget(
+            name: "DSDCommand",
+            dependencies: [
+                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "DSDCoreTests", dependencies: ["DSDCore"], swiftSettings: strict),
+        .testTarget(name: "DSDLogTests", dependencies: ["DSDLog"], swiftSettings: strict),
+        .testTarget(
+            name: "DSDWireTests",
+            dependencies: [
+                "DSDWire", "DSDCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "DSDFuseTests", dependencies: ["DSDFuse", "DSDCore"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,1 @@
+// Module DSDServer: see Docs/.
