@@ -19,10 +19,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // Pure core: tables, versions, resolution rules, state machines. No I/O.
-        .target(name: "DSDCore", swiftSettings: strict),
+        .target(
+            name: "DSDCore",
+            dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")],
+            swiftSettings: strict
+        ),
         // Write-ahead log and snapshots. Plain POSIX I/O, no networking.
         .target(
             name: "DSDLog",
@@ -65,6 +70,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Swift API for local programs: a blocking client of the agent's Unix socket.
+        .target(
+            name: "DSDClient",
+            dependencies: ["DSDCore", "DSDWire", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         // libfuse3 through pkg-config, plus a tiny C shim for what Swift cannot import.
         .systemLibrary(
             name: "CFuse",
@@ -86,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "DSDCommand",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse",
+                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,6 +114,7 @@ let package = Package(
                 "DSDWire", "DSDCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -20,3 +20,21 @@ public struct Change: Hashable, Sendable {
         self.mutation = mutation
     }
 }
+
+extension Mutation {
+    /// The table the mutation changes.
+    public var table: TableID {
+        switch self {
+        case .put(let id, _), .delete(let id, _), .createTable(let id, _), .dropTable(let id): id
+        }
+    }
+
+    /// The key of the entry the mutation changes; nil for table mutations.
+    public var key: String? {
+        switch self {
+        case .put(_, let entry): entry.key
+        case .delete(_, let key): key
+        case .createTable, .dropTable: nil
+        }
+    }
+}

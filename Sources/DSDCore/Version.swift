@@ -16,7 +16,7 @@ public struct Version: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let zero = Version(epoch: 0, index: 0)
 
     public static func < (lhs: Version, rhs: Version) -> Bool {
-        (lhs.epoch, lhs.index) < (rhs.epoch, rhs.index)
+        lhs.epoch != rhs.epoch ? lhs.epoch < rhs.epoch : lhs.index < rhs.index
     }
 
     public var description: String { "\(epoch).\(index)" }

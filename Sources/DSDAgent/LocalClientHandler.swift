@@ -1,0 +1,179 @@
+import DSDCore
+import DSDWire
+import Logging
+import NIOCore
+
+/// One local client on the agent's Unix socket: reads answered from the replica, writes
+/// forwarded to the directory, watches streamed until the client hangs up.
+final class LocalClientHandler: ChannelInboundHandler, WatchSink {
+    typealias InboundIn = Message
+    typealias OutboundOut = Message
+
+    private let engine: AgentEngine
+    private var context: ChannelHandlerContext?
+    private var watchID: UInt64?
+    /// Events dropped because the client stopped reading; it gets `rescan` once it drains.
+    private var overflowed = false
+    private var queued = 0
+
+    init(engine: AgentEngine) {
+        self.engine = engine
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        engine.removeWatcher(self)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let wire = error as? WireError {
+            context.writeAndFlush(wrapOutboundOut(.error(wire.code, message: "\(wire)")), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .clientRequest(let id, let request) = unwrapInboundIn(data) else {
+            context.writeAndFlush(wrapOutboundOut(.error(.malformed, message: "expected a client request")), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        handle(id: id, request)
+    }
+
+    private func reply(_ id: UInt64, _ reply: ClientReply) {
+        context?.writeAndFlush(wrapOutboundOut(.clientReply(id: id, reply)), promise: nil)
+    }
+
+    private func fail(_ id: UInt64, _ error: any Error) {
+        if let error = error as? AgentError {
+            reply(id, .failed(error.code, message: error.description))
+        } else if let error = error as? DirectoryError {
+            reply(id, .failed(ErrorCode(error), message: "\(error)"))
+        } else {
+            reply(id, .failed(.internal, message: "\(error)"))
+        }
+    }
+
+    private func answer(_ id: UInt64, _ future: EventLoopFuture<Version>) {
+        let bound = NIOLoopBound(self, eventLoop: engine.loop)
+        future.whenComplete { result in
+            switch result {
+            case .success(let version): bound.value.reply(id, .ok(version))
+            case .failure(let error): bound.value.fail(id, error)
+            }
+        }
+    }
+
+    private func handle(id: UInt64, _ request: ClientRequest) {
+        let replica = engine.replica
+        switch request {
+        case .get(let table, let key):
+            let found = replica.read { d in d.table(named: table).map { $0[key] } }
+            switch found {
+            case .none: fail(id, AgentError.noSuchTable(table))
+            case .some(.none): fail(id, AgentError.notFound(table: table, key: key))
+            case .some(.some(let entry)): reply(id, .entries([entry], more: false))
+            }
+        case .list(let table, let prefix):
+            guard let entries = replica.read({ $0.table(named: table)?.search(prefix: prefix) }) else {
+                return fail(id, AgentError.noSuchTable(table))
+            }
+            sendChunks(id, entries) { .entries($0, more: $1) }
+        case .find(let name):
+            switch replica.read({ $0.findServer(name) }) {
+            case .success(let route): reply(id, .route(route.description))
+            case .failure(let error): fail(id, AgentError.resolve(error))
+            }
+        case .part(let table, let number):
+            let result = replica.read { d -> Result<CompleteRoute, AgentError> in
+                guard let tid = d.translation.id(of: table) else { return .failure(.noSuchTable(table)) }
+                return d.partition(table: tid, number: number).mapError { .partition($0) }
+            }
+            switch result {
+            case .success(let route): reply(id, .route(route.description))
+            case .failure(let error): fail(id, error)
+            }
+        case .watch(let table, let prefix):
+            guard replica.read({ $0.table(named: table) != nil }) else { return fail(id, AgentError.noSuchTable(table)) }
+            watchID = id
+            engine.addWatcher(self, table: table, prefix: prefix)
+            reply(id, .ok(nil))
+        case .status:
+            reply(id, .status(engine.status()))
+        case .dump:
+            let directory = replica.directory
+            var chunks: [(String, [Entry])] = []
+            for name in directory.tableNames {
+                let entries = directory.table(named: name)?.allEntries ?? []
+                if entries.isEmpty { chunks.append((name, [])) }
+                for start in stride(from: 0, to: entries.count, by: WireLimits.maxEntriesPerFrame) {
+                    chunks.append((name, Array(entries[start..<min(entries.count, start + WireLimits.maxEntriesPerFrame)])))
+                }
+            }
+            if chunks.isEmpty { return reply(id, .ok(nil)) }
+            for (index, chunk) in chunks.enumerated() {
+                context?.write(
+                    wrapOutboundOut(.clientReply(id: id, .tableEntries(table: chunk.0, chunk.1, more: index < chunks.count - 1))),
+                    promise: nil)
+            }
+            context?.flush()
+        case .put(let table, let entry):
+            answer(id, engine.submit(table: table) { .put($0, entry) })
+        case .delete(let table, let key):
+            answer(id, engine.submit(table: table) { .delete($0, key: key) })
+        case .createTable(let name):
+            answer(id, engine.submit(.createTable(name: name)))
+        case .dropTable(let name):
+            answer(id, engine.submit(table: name) { .dropTable($0) })
+        case .heartbeat(let table, let key, let millis):
+            let bound = NIOLoopBound(self, eventLoop: engine.loop)
+            engine.heartbeat(table: table, key: key, timeMax: millis.map { .milliseconds($0) }).whenComplete { result in
+                switch result {
+                case .success(let version): bound.value.reply(id, .ok(version))
+                case .failure(let error): bound.value.fail(id, error)
+                }
+            }
+        }
+    }
+
+    private func sendChunks(_ id: UInt64, _ entries: [Entry], _ make: ([Entry], Bool) -> ClientReply) {
+        guard !entries.isEmpty else { return reply(id, make([], false)) }
+        var start = 0
+        while start < entries.count {
+            let end = min(entries.count, start + WireLimits.maxEntriesPerFrame)
+            context?.write(wrapOutboundOut(.clientReply(id: id, make(Array(entries[start..<end]), end < entries.count))), promise: nil)
+            start = end
+        }
+        context?.flush()
+    }
+
+    // MARK: Watch
+
+    func deliver(_ events: [WatchEvent]) {
+        guard let context, let id = watchID else { return }
+        if overflowed || queued + events.count > engine.settings.watchQueueLimit && !context.channel.isWritable {
+            overflowed = true
+            return
+        }
+        for event in events {
+            context.write(wrapOutboundOut(.clientReply(id: id, .event(event))), promise: nil)
+        }
+        queued = context.channel.isWritable ? 0 : queued + events.count
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            queued = 0
+            if overflowed, let id = watchID {
+                overflowed = false
+                context.writeAndFlush(wrapOutboundOut(.clientReply(id: id, .event(.rescan))), promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+}

@@ -1,0 +1,137 @@
+import DSDCore
+import DSDWire
+import Logging
+import NIOCore
+
+/// One connection from the agent to a directory: the handshake, then pushed changes,
+/// snapshots and responses, all handed to the `AgentEngine` on the same event loop.
+final class UpstreamHandler: ChannelInboundHandler {
+    typealias InboundIn = Message
+    typealias OutboundOut = Message
+
+    let endpoint: AgentSettings.Endpoint
+    private let engine: AgentEngine
+    private var handshake: Handshake
+    private var authenticated = false
+    private var context: ChannelHandlerContext?
+    private var assembler = SnapshotAssembler()
+    private var batch: [Change] = []
+    private let logger: Logger
+
+    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, logger: Logger) {
+        self.engine = engine
+        self.endpoint = endpoint
+        self.logger = logger
+        self.handshake = Handshake(
+            side: .initiator, role: .agent, name: engine.settings.hostName, key: engine.settings.clusterKey,
+            acceptedPeerRoles: [.directory, .node])
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start()
+        context.fireChannelActive()
+    }
+
+    private var started = false
+
+    private func start() {
+        guard !started else { return }
+        started = true
+        perform(handshake.onStart())
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        flushBatch()
+        engine.disconnected(self, wasAuthenticated: authenticated)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        guard authenticated else {
+            perform(handshake.onMessage(message))
+            return
+        }
+        switch message {
+        case .change(let change):
+            batch.append(change)
+        case .snapshotBegin, .snapshotTable, .snapshotEnd:
+            flushBatch()
+            do {
+                if let snapshot = try assembler.on(message) { engine.received(snapshot) }
+            } catch {
+                logger.error("bad snapshot transfer", metadata: ["error": "\(error)"])
+                close()
+            }
+        case .response(let id, let result):
+            flushBatch()
+            engine.responded(id: id, result)
+        case .ping(let value):
+            send(.pong(value))
+        case .pong:
+            break
+        case .error(let code, let text):
+            logger.warning("directory reported an error", metadata: ["error": "\(code): \(text)"])
+            close()
+        default:
+            logger.warning("unexpected message from the directory", metadata: ["type": "\(message.type)"])
+            close()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushBatch()
+        context.flush()
+    }
+
+    /// Applies the changes read so far in one step (one lock, one batch of events).
+    private func flushBatch() {
+        guard !batch.isEmpty else { return }
+        let changes = batch
+        batch.removeAll(keepingCapacity: true)
+        engine.received(changes)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("upstream error", metadata: ["error": "\(error)"])
+        close()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            logger.warning("directory silent too long; reconnecting", metadata: ["server": "\(endpoint)"])
+            close()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func perform(_ actions: [HandshakeAction]) {
+        for action in actions {
+            switch action {
+            case .send(let message):
+                send(message)
+            case .authenticated:
+                authenticated = true
+                engine.connected(self)
+            case .fail(let code, let reason):
+                logger.error("handshake with the directory failed", metadata: ["error": "\(code): \(reason)"])
+                close()
+            }
+        }
+    }
+
+    func send(_ message: Message) {
+        context?.writeAndFlush(wrapOutboundOut(message), promise: nil)
+    }
+
+    func close() {
+        context?.close(promise: nil)
+    }
+}

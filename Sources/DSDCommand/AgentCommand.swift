@@ -1,0 +1,54 @@
+import ArgumentParser
+import DSDAgent
+import DSDClient
+import Logging
+import ServiceLifecycle
+
+/// Flags of an agent, shared by `dsd agent` and `dsd up`.
+struct AgentOptions: ParsableArguments {
+    @Option(name: .long, help: "Unix socket for local clients.")
+    var socket = AgentClient.defaultSocketPath
+    @Option(name: .long, help: "Replica cache file (kept so a restarted agent serves the last replica while the directory is away).")
+    var cache: String?
+    @Option(name: .long, help: "This host's name, e.g. HOST9 (default: the machine's host name).")
+    var host = localHostName()
+}
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run a host's agent: a full replica of the directory, served locally.",
+        discussion: """
+            Example:
+              dsd agent --server 127.0.0.1:7400 --host HOST9 --cluster-key /etc/dsd/cluster.key \\
+                        --socket /run/dsd/agent.sock --cache /var/lib/dsd/replica.cache
+            Reads are answered from the replica, also while the directory is unreachable
+            (`dsd status` then says stale since when); writes fail at once in that case.
+            """
+    )
+
+    @Option(name: .long, help: "Directory address(es), HOST:PORT[,HOST:PORT…], tried in order.")
+    var server = "127.0.0.1:7400"
+    @Option(name: .long, help: "File holding the cluster key (hex).")
+    var clusterKey: String
+    @OptionGroup var agent: AgentOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger("dsd.agent")
+        var endpoints: [AgentSettings.Endpoint] = []
+        for part in server.split(separator: ",") {
+            guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
+                throw ValidationError("--server expects HOST:PORT[,HOST:PORT…], got '\(part)'")
+            }
+            endpoints.append(endpoint)
+        }
+        let key = try loadClusterKey(path: clusterKey, create: false)
+        let settings = AgentSettings(
+            servers: endpoints, hostName: agent.host, clusterKey: key, socketPath: agent.socket,
+            cachePath: agent.cache)
+        let service = try Agent(settings: settings, logger: logger)
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import DSDServer
+import Logging
+import ServiceLifecycle
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the directory: durable tables, pushed to every agent.",
+        discussion: """
+            Example:
+              dsd keygen > /etc/dsd/cluster.key
+              dsd server --listen 127.0.0.1:7400 --data /var/lib/dsd --cluster-key /etc/dsd/cluster.key
+            Every change is in the write-ahead log under --data before it is acknowledged.
+            SIGTERM or SIGINT shut down cleanly.
+            """
+    )
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT.")
+    var listen = "127.0.0.1:7400"
+    @Option(name: .long, help: "Directory for the write-ahead log and snapshots.")
+    var data: String
+    @Option(name: .long, help: "File holding the cluster key (hex); see `dsd keygen`.")
+    var clusterKey: String
+    @Option(name: .long, help: "This directory's name, shown to peers.")
+    var name = localHostName()
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger("dsd.server")
+        let (host, port) = try parseAddress(listen, option: "--listen")
+        let key = try loadClusterKey(path: clusterKey, create: false)
+        let server = DirectoryServer(
+            settings: ServerSettings(host: host, port: port, dataDirectory: data, clusterKey: key, name: name),
+            logger: logger)
+        let group = ServiceGroup(
+            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import DSDAgent
+import DSDClient
+import DSDCore
+import DSDServer
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run a directory and an agent in one process: dsd on one machine.",
+        discussion: """
+            Example:
+              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --seed mount-examples/seed-tables.txt
+              dsd find MDS.1 --socket /tmp/dsd/agent.sock
+            The data directory and a cluster key (mode 0600) are created on first start.
+            """
+    )
+
+    @Option(name: .long, help: "Address the directory listens on, HOST:PORT (other agents may join).")
+    var listen = "127.0.0.1:7400"
+    @Option(name: .long, help: "Data directory (log, snapshots, cluster key, replica cache).")
+    var data = getuid() == 0 ? "/var/lib/dsd" : NSHomeDirectory() + "/.local/share/dsd"
+    @Option(name: .long, help: "Cluster key file (default DATA/cluster.key, created when missing).")
+    var clusterKey: String?
+    @Option(name: .long, help: "Load this file (`dsd load` format) once the directory is up, if the tables are empty.")
+    var seed: String?
+    @OptionGroup var agent: AgentOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger("dsd.up")
+        let (host, port) = try parseAddress(listen, option: "--listen")
+        let key = try loadClusterKey(path: clusterKey ?? data + "/cluster.key", create: true)
+        let server = DirectoryServer(
+            settings: ServerSettings(host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host),
+            logger: logger)
+        let bound = try await server.start()
+        let settings = AgentSettings(
+            servers: [.init(host: host, port: bound)], hostName: agent.host, clusterKey: key,
+            socketPath: agent.socket, cachePath: agent.cache)
+        let service = try Agent(settings: settings, logger: logger)
+        try await service.start()
+        if let seed {
+            try await Seeder.seed(file: seed, agent: service, logger: logger)
+        }
+        let group = ServiceGroup(services: [server, service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
+
+/// Loads a seed file through the agent once it has synced, unless the tables already hold
+/// entries (a restart must not overwrite live data).
+enum Seeder {
+    static func seed(file: String, agent: Agent, logger: Logger) async throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let document = try LoadFormat.parse(text)
+        guard await agent.waitForSync(timeout: .seconds(10)) else {
+            throw ValidationError("seed: the agent did not sync with the directory")
+        }
+        guard agent.replica.read({ $0.entryCount }) == 0 else {
+            logger.info("seed skipped: the directory already holds entries")
+            return
+        }
+        try await Task.detached {
+            let existing = Set(agent.replica.read { $0.tableNames })
+            for table in document.tableNames where !existing.contains(table) {
+                _ = try agent.createTable(table)
+            }
+            for item in document.items {
+                _ = try agent.put(table: item.table, entry: item.entry)
+            }
+        }.value
+        logger.info("seeded", metadata: ["entries": "\(document.items.count)", "file": "\(file)"])
+    }
+}

@@ -1,0 +1,135 @@
+/// The plain text format of `dsd load` and `dsd dump`.
+///
+/// One entry a line, fields separated by spaces or tabs:
+///
+///     # comment
+///     DSD_HOST_ROUTE   HOST9.0  16.7.13.1   1
+///     DSD_MTID_METADATA MDS.1   HOST9:1872
+///
+/// `TABLE KEY VALUE [VALID]`, VALID `1` or `0` and `1` when omitted. Blank lines and lines
+/// whose first non-blank character is `#` are ignored (a `#` inside a field is data). A line
+/// ending in `\r\n` is accepted. Names, keys and values obey `Validation`. Empty tables have no
+/// lines, so a dump does not preserve them.
+public enum LoadFormat {
+    /// One entry line.
+    public struct Item: Hashable, Sendable {
+        public var table: String
+        public var entry: Entry
+        /// 1-based line number in the parsed text (0 for items not parsed from text).
+        public var line: Int
+
+        public init(table: String, entry: Entry, line: Int = 0) {
+            self.table = table
+            self.entry = entry
+            self.line = line
+        }
+    }
+
+    /// A parsed text.
+    public struct Document: Hashable, Sendable {
+        public var items: [Item]
+
+        public init(items: [Item]) { self.items = items }
+
+        /// The distinct table names, in order of first appearance.
+        public var tableNames: [String] {
+            var seen: Set<ExactKey> = []
+            return items.map(\.table).filter { seen.insert(ExactKey($0)).inserted }
+        }
+
+        /// The table names the document uses that `directory` does not have, in order of
+        /// first appearance: they are created on load.
+        public func tablesToCreate(in directory: Directory) -> [String] {
+            tableNames.filter { directory.table(named: $0) == nil }
+        }
+    }
+
+    /// A line that could not be parsed.
+    public struct ParseError: Error, Hashable, Sendable {
+        public enum Problem: Hashable, Sendable {
+            /// The line has this many fields instead of 3 or 4.
+            case fieldCount(Int)
+            /// The VALID field is not `0` or `1`.
+            case invalidValid(String)
+            /// The table name, key or value breaks a rule.
+            case invalid(DirectoryError)
+        }
+
+        /// 1-based line number.
+        public var line: Int
+        public var problem: Problem
+    }
+
+    /// Parses a whole text.
+    public static func parse(_ text: String) throws(ParseError) -> Document {
+        var items: [Item] = []
+        var number = 0
+        // "\r\n" is a single Character, so both separators are named.
+        for rawLine in text.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        {
+            number += 1
+            var line = rawLine
+            if line.last == "\r" { line = line.dropLast() }
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
+            guard fields.count == 3 || fields.count == 4 else {
+                throw ParseError(line: number, problem: .fieldCount(fields.count))
+            }
+            var valid = true
+            if fields.count == 4 {
+                switch fields[3] {
+                case "1": valid = true
+                case "0": valid = false
+                default: throw ParseError(line: number, problem: .invalidValid(String(fields[3])))
+                }
+            }
+            let item = Item(
+                table: String(fields[0]),
+                entry: Entry(key: String(fields[1]), value: String(fields[2]), valid: valid),
+                line: number)
+            do {
+                try Validation.checkTableName(item.table)
+                try Validation.checkEntry(item.entry)
+            } catch {
+                throw ParseError(line: number, problem: .invalid(error))
+            }
+            items.append(item)
+        }
+        return Document(items: items)
+    }
+
+    /// Renders items, one line each, VALID always written.
+    public static func render(_ items: [Item]) -> String {
+        var text = ""
+        for item in items {
+            text +=
+                "\(item.table) \(item.entry.key) \(item.entry.value) \(item.entry.valid ? 1 : 0)\n"
+        }
+        return text
+    }
+
+    /// Renders every entry of a directory: tables by name, entries in key order.
+    public static func render(_ directory: Directory) -> String {
+        var items: [Item] = []
+        for name in directory.tableNames {
+            for entry in directory.table(named: name)?.allEntries ?? [] {
+                items.append(Item(table: name, entry: entry))
+            }
+        }
+        return render(items)
+    }
+}
+
+extension LoadFormat.ParseError: CustomStringConvertible {
+    public var description: String {
+        switch problem {
+        case .fieldCount(let count):
+            "line \(line): expected `TABLE KEY VALUE [VALID]`, found \(count) field\(count == 1 ? "" : "s")"
+        case .invalidValid(let text):
+            "line \(line): VALID must be 0 or 1, not '\(text)'"
+        case .invalid(let error):
+            "line \(line): \(error)"
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// The append side of an open log. Obtained only from `WriteAheadLog.open`, after replay.
+///
+/// Every append is acknowledged only after the `fdatasync` that made it durable; concurrent
+/// appends share one write and one sync (group commit). Sendable: all mutable state lives
+/// behind the committer's mutexes.
+public final class LogWriter: Sendable {
+    let committer: LogCommitter
+    private let thread: Mutex<pthread_t?>
+    /// Serialises `writeSnapshot` calls.
+    private let snapshotting = Mutex<Void>(())
+
+    init(committer: LogCommitter) throws(LogError) {
+        self.committer = committer
+        self.thread = Mutex(nil)
+        let box = Unmanaged.passRetained(ThreadBody { committer.runCommitter() }).toOpaque()
+        var tid = pthread_t()
+        let rc = pthread_create(
+            &tid, nil,
+            { arg in
+                let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
+                body.run()
+                return nil
+            }, box)
+        if rc != 0 {
+            Unmanaged<ThreadBody>.fromOpaque(box).release()
+            committer.closeFile()
+            throw .io(operation: "pthread_create", path: committer.directory, errno: rc)
+        }
+        thread.withLock { $0 = tid }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Appends a record and suspends until it is durable. Returns its LSN.
+    public func append(_ payload: some Collection<UInt8>, type: UInt8 = 0) async throws(LogError)
+        -> UInt64
+    {
+        let result = await withUnsafeContinuation {
+            (continuation: UnsafeContinuation<Result<UInt64, LogError>, Never>) in
+            committer.enqueue(payload, type: type, waiter: .task(continuation), mayLead: false)
+        }
+        return try result.get()
+    }
+
+    /// Appends a record and calls `completion` with its LSN once it is durable (or with the
+    /// error). The completion runs on the committer thread, in LSN order, and must not block:
+    /// event-loop drivers hop back to their loop from it.
+    public func append(
+        _ payload: some Collection<UInt8>, type: UInt8 = 0,
+        completion: @escaping @Sendable (Result<UInt64, LogError>) -> Void
+    ) {
+        _ = committer.enqueue(payload, type: type, waiter: .callback(completion), mayLead: false)
+    }
+
+    /// Appends a record and blocks the calling thread until it is durable. Returns its LSN.
+    /// A lone writer writes and syncs its record itself (no thread hop); concurrent writers
+    /// are batched by the committer thread. Never call this from the Swift concurrency pool:
+    /// use `append`.
+    public func appendSync(_ payload: some Collection<UInt8>, type: UInt8 = 0) throws(LogError)
+        -> UInt64
+    {
+        let waiter = ThreadWaiter()
+        if committer.enqueue(payload, type: type, waiter: .thread(waiter), mayLead: true) {
+            committer.commitOnce()
+        }
+        return try waiter.wait().get()
+    }
+
+    /// The highest LSN known durable.
+    public var durableLSN: UInt64 {
+        committer.pending.withLock { $0.durableLSN }
+    }
+
+    /// How many group commits (one write and one sync each) have completed.
+    public var commits: UInt64 {
+        committer.pending.withLock { $0.commits }
+    }
+
+    /// The LSN the next append will receive.
+    public var nextLSN: UInt64 {
+        committer.pending.withLock { $0.nextLSN }
+    }
+
+    /// Writes a snapshot of the state after applying every record up to `lsn` (which must be
+    /// durable), then deletes the snapshots before it and the segments it covers completely.
+    /// The snapshot is created as `.tmp`, fsynced, renamed, and the directory fsynced.
+    public func writeSnapshot(_ bytes: some Collection<UInt8>, upTo lsn: UInt64) throws(LogError) {
+        let file = LogFiles.snapshotFile(lsn: lsn, payload: bytes)
+        try snapshotting.withLock { (_: inout Void) throws(LogError) in
+            try writeSnapshotFile(file, lsn: lsn)
+        }
+    }
+
+    private func writeSnapshotFile(_ file: [UInt8], lsn: UInt64) throws(LogError) {
+        let durable = durableLSN
+        guard lsn <= durable else { throw .snapshotBeyondLog(requested: lsn, durable: durable) }
+        let directory = committer.directory
+        try file.withRawBytes { (raw) throws(LogError) in
+            try Posix.createDurably(
+                directory: directory, name: LogFiles.snapshotName(lsn: lsn), contents: raw, zeroFillTo: 0,
+                keepOpen: false)
+        }
+        var removed = false
+        for name in try Posix.list(directory) {
+            if let older = LogFiles.snapshotLSN(name), older < lsn {
+                try Posix.unlink(directory + "/" + name)
+                removed = true
+            }
+        }
+        if removed { try Posix.fsyncDirectory(directory) }
+        try committer.compact(upTo: lsn)
+        committer.logger.info("log snapshot written", metadata: ["log.snapshot.lsn": "\(lsn)"])
+    }
+
+    /// Waits for every accepted append to be durable, stops the committer thread and closes
+    /// the segment. Later appends fail with `.closed`. Idempotent.
+    public func close() {
+        guard
+            let tid = thread.withLock({ t -> pthread_t? in
+                defer { t = nil }
+                return t
+            })
+        else { return }
+        let signal = committer.pending.withLock { p -> Bool in
+            p.closing = true
+            if p.committerSignaled { return false }
+            p.committerSignaled = true
+            return true
+        }
+        if signal { committer.wake.signal() }
+        pthread_join(tid, nil)
+        committer.closeFile()
+    }
+}
+
+/// Carries the committer's closure through `pthread_create`'s context pointer.
+private final class ThreadBody {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}

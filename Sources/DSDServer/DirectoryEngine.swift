@@ -1,0 +1,207 @@
+import DSDCore
+import DSDLog
+import Foundation
+import DSDWire
+import Logging
+import NIOCore
+
+/// The directory's state and commit pipeline, confined to one event loop.
+///
+/// A write is validated and applied to the in-memory `Directory` at once (so the next write
+/// sees it), appended to the log, and only once the log reports it durable is it pushed to
+/// every peer and acknowledged to its sender — in commit order, because appends complete in
+/// order. Peers therefore never see a change that a crash could lose.
+final class DirectoryEngine {
+    private struct InFlight {
+        var change: Change
+        var durable = false
+        /// The peer and request id to answer once durable (nil for derived changes such as a
+        /// promotion).
+        var reply: (peer: ObjectIdentifier, id: UInt64)?
+    }
+
+    let loop: any EventLoop
+    let settings: ServerSettings
+    let logger: Logger
+    private(set) var directory: Directory
+    private(set) var durable: Version
+    private let writer: LogWriter
+    private var inFlight: [InFlight] = []
+    private var inFlightHead = 0
+    private var peers: [ObjectIdentifier: PeerConnection] = [:]
+    private var changesSinceSnapshot = 0
+    private var snapshotRunning = false
+    private var lastDurableLSN: UInt64
+    /// Set when the log failed: the in-memory state may be ahead of the disk, so nothing more
+    /// is accepted and the server stops.
+    private(set) var failure: LogError?
+    var onFatal: ((LogError) -> Void)?
+
+    init(loop: any EventLoop, directory: Directory, writer: LogWriter, settings: ServerSettings, logger: Logger) {
+        self.loop = loop
+        self.directory = directory
+        self.durable = directory.version
+        self.writer = writer
+        self.settings = settings
+        self.logger = logger
+        self.lastDurableLSN = writer.durableLSN
+    }
+
+    var peerCount: Int { peers.count }
+
+    // MARK: Peers
+
+    func add(_ peer: PeerConnection) {
+        loop.preconditionInEventLoop()
+        peers[ObjectIdentifier(peer)] = peer
+    }
+
+    func remove(_ peer: PeerConnection) {
+        loop.preconditionInEventLoop()
+        peers[ObjectIdentifier(peer)] = nil
+    }
+
+    func sync(_ peer: PeerConnection, from version: Version?) {
+        loop.preconditionInEventLoop()
+        peer.sync(from: version, directory: directory, durable: durable)
+    }
+
+    func writable(_ peer: PeerConnection) {
+        peer.drained(directory: directory, durable: durable)
+    }
+
+    // MARK: Writes
+
+    /// Validates and commits a request from `peer`; the answer is sent once durable.
+    func submit(_ request: DirectoryRequest, id: UInt64, from peer: PeerConnection) {
+        loop.preconditionInEventLoop()
+        if let failure {
+            peer.respond(id: id, .failed(.unavailable, message: "directory log failed: \(failure)"))
+            return
+        }
+        let mutation: Mutation
+        let change: Change
+        let before = directory
+        do throws(DirectoryError) {
+            mutation = try self.mutation(for: request)
+            change = try directory.commit(mutation)
+        } catch {
+            peer.respond(id: id, .failed(ErrorCode(error), message: "\(error)"))
+            return
+        }
+        append(change, reply: (ObjectIdentifier(peer), id))
+        for derived in Promotion.decide(before: before, after: directory, change: change, settings: settings.promotion) {
+            do throws(DirectoryError) {
+                append(try directory.commit(derived), reply: nil)
+            } catch {
+                logger.error("promotion failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func mutation(for request: DirectoryRequest) throws(DirectoryError) -> Mutation {
+        switch request {
+        case .put(let table, let entry): .put(table, entry)
+        case .delete(let table, let key): .delete(table, key: key)
+        case .createTable(let name): try directory.mutation(forCreateTable: name)
+        case .dropTable(let table): .dropTable(table)
+        }
+    }
+
+    private func append(_ change: Change, reply: (peer: ObjectIdentifier, id: UInt64)?) {
+        let payload: [UInt8]
+        do {
+            payload = try LogCodec.encode(change)
+        } catch {
+            // Every committed change passed validation, so it always encodes; if not, the
+            // state is already ahead of the log and the directory must stop.
+            fail(.io(operation: "encode change \(change.version): \(error)", path: settings.dataDirectory, errno: 0))
+            return
+        }
+        let slot = inFlight.count
+        inFlight.append(InFlight(change: change, reply: reply))
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let loop = self.loop
+        writer.append(payload, type: LogCodec.changeRecord) { result in
+            loop.execute { bound.value.completed(slot: slot, result) }
+        }
+    }
+
+    private func completed(slot: Int, _ result: Result<UInt64, LogError>) {
+        switch result {
+        case .failure(let error):
+            fail(error)
+        case .success(let lsn):
+            inFlight[slot].durable = true
+            lastDurableLSN = max(lastDurableLSN, lsn)
+            drainDurable()
+        }
+    }
+
+    private func drainDurable() {
+        var ready: [InFlight] = []
+        while inFlightHead < inFlight.count, inFlight[inFlightHead].durable {
+            ready.append(inFlight[inFlightHead])
+            inFlightHead += 1
+        }
+        guard let last = ready.last else { return }
+        if inFlightHead == inFlight.count {
+            inFlight.removeAll(keepingCapacity: true)
+            inFlightHead = 0
+        }
+        durable = last.change.version
+        let changes = ready.map(\.change)
+        for peer in peers.values {
+            peer.push(changes, directory: directory, durable: durable)
+        }
+        for item in ready {
+            guard let reply = item.reply, let peer = peers[reply.peer] else { continue }
+            peer.respond(id: reply.id, .ok(item.change.version))
+        }
+        for peer in peers.values { peer.flush() }
+        changesSinceSnapshot += ready.count
+        maybeSnapshot()
+    }
+
+    // MARK: Compaction
+
+    private func maybeSnapshot() {
+        guard changesSinceSnapshot >= settings.snapshotEvery, !snapshotRunning, inFlight.isEmpty,
+            failure == nil
+        else { return }
+        snapshotRunning = true
+        changesSinceSnapshot = 0
+        let snapshot = directory.snapshot()
+        let lsn = lastDurableLSN
+        let writer = self.writer
+        let logger = self.logger
+        let loop = self.loop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Thread.detachNewThread {
+            do {
+                let bytes = try LogCodec.encode(snapshot)
+                try writer.writeSnapshot(bytes, upTo: lsn)
+                logger.info("snapshot written", metadata: ["version": "\(snapshot.version)", "lsn": "\(lsn)"])
+            } catch {
+                logger.error("snapshot failed", metadata: ["error": "\(error)"])
+            }
+            loop.execute { bound.value.snapshotRunning = false }
+        }
+    }
+
+    // MARK: Failure
+
+    private func fail(_ error: LogError) {
+        guard failure == nil else { return }
+        failure = error
+        logger.critical("write-ahead log failed; refusing writes", metadata: ["error": "\(error)"])
+        for item in inFlight[inFlightHead...] {
+            guard let reply = item.reply, let peer = peers[reply.peer] else { continue }
+            peer.respond(id: reply.id, .failed(.unavailable, message: "directory log failed"))
+            peer.flush()
+        }
+        inFlight.removeAll()
+        inFlightHead = 0
+        onFatal?(error)
+    }
+}

@@ -1,0 +1,112 @@
+/// DSDServer: the directory's driver.
+///
+/// `DirectoryServer` opens the write-ahead log (replaying it into a `Directory`), listens for
+/// agents, nodes and backup directories, and runs every connection and the commit pipeline
+/// (`DirectoryEngine`) on one event loop: no locks around the directory, and pushes leave in
+/// commit order. The log's committer thread syncs batches; completions hop back to the loop.
+/// Decisions live in pure machines (`Handshake`, `PeerFeed`, `Promotion`); this module only
+/// carries them out.
+import DSDCore
+import DSDLog
+import DSDWire
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import NIOPosix
+import ServiceLifecycle
+
+public final class DirectoryServer: Service, Sendable {
+    public let settings: ServerSettings
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let started: Mutex<(channel: any Channel, engine: NIOLoopBound<DirectoryEngine>)?>
+
+    public init(settings: ServerSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.started = Mutex(nil)
+    }
+
+    /// Opens the log and binds the listener. Returns the bound port (useful with port 0).
+    @discardableResult
+    public func start() async throws -> Int {
+        let (history, writer) = try WriteAheadLog.open(
+            directory: settings.dataDirectory, settings: settings.log, logger: logger, as: ReplayedHistory.self)
+        // A directory that starts empty picks an epoch from the wall clock, so that its history
+        // is distinguishable from any earlier one whose replicas might still be around.
+        let newEpoch = UInt64(max(1, Date().timeIntervalSince1970))
+        let directory = try history.directory(settings: settings.directory, newEpoch: newEpoch)
+        logger.info(
+            "directory opened",
+            metadata: [
+                "version": "\(directory.version)", "tables": "\(directory.tableCount)",
+                "entries": "\(directory.entryCount)", "data": "\(settings.dataDirectory)",
+            ])
+        let loop = group.next()
+        let settings = self.settings
+        let logger = self.logger
+        let engine = try await loop.submit {
+            let engine = DirectoryEngine(
+                loop: loop, directory: directory, writer: writer, settings: settings, logger: logger)
+            return NIOLoopBound(engine, eventLoop: loop)
+        }.get()
+        let connections = ManagedAtomicCounter()
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: settings.maxPendingBytesPerPeer / 2, high: settings.maxPendingBytesPerPeer))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard connections.increment() <= settings.maxConnections else {
+                        connections.decrement()
+                        logger.warning("connection limit reached; refusing")
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in connections.decrement() }
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)),
+                        ByteToMessageHandler(FrameDecoder()),
+                        MessageToByteHandler(FrameEncoder()),
+                        PeerConnection(engine: engine.value),
+                    ])
+                }
+            }
+            .bind(host: settings.host, port: settings.port).get()
+        started.withLock { $0 = (channel, engine) }
+        let port = channel.localAddress?.port ?? settings.port
+        logger.info("listening", metadata: ["address": "\(settings.host):\(port)"])
+        return port
+    }
+
+    /// Serves until graceful shutdown (SIGTERM/SIGINT through the service group), then closes
+    /// the listener, every connection and the log.
+    public func run() async throws {
+        if started.withLock({ $0 == nil }) { try await start() }
+        try await gracefulShutdown()
+        try await shutdown()
+    }
+
+    /// Stops serving and closes the log.
+    public func shutdown() async throws {
+        guard let (channel, _) = started.withLock({ value in defer { value = nil }; return value }) else {
+            return
+        }
+        logger.info("shutting down")
+        try? await channel.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// A thread-safe counter of open connections.
+final class ManagedAtomicCounter: Sendable {
+    private let value = Mutex(0)
+
+    func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+    func decrement() { value.withLock { $0 -= 1 } }
+}

@@ -1,0 +1,208 @@
+import DSDCore
+import NIOCore
+
+/// Message bodies. The layouts are drawn in `Docs/wire-protocol.md`; the write and read of
+/// each message sit side by side so they can be compared at a glance.
+extension ByteBuffer {
+    mutating func writeMessageBody(_ message: Message) throws(WireError) {
+        switch message {
+        case .hello(let hello):
+            writeInteger(hello.protocolVersion)
+            writeInteger(hello.role.rawValue)
+            writeBytes32(hello.nonce)
+            try writeWireString(hello.name, max: WireLimits.maxHostNameBytes, "name")
+        case .authProof(let mac):
+            writeBytes32(mac)
+        case .authOK:
+            break
+        case .error(let code, let text):
+            writeErrorCode(code)
+            writeTruncatedString(text, max: WireLimits.maxMessageBytes)
+        case .sync(let from):
+            writeOptionalVersion(from)
+        case .change(let change):
+            writeVersion(change.version)
+            try writeMutation(change.mutation)
+        case .snapshotBegin(let version, let tableCount):
+            guard tableCount <= WireLimits.maxTables else {
+                throw .malformed("tableCount: \(tableCount) exceeds \(WireLimits.maxTables)")
+            }
+            writeVersion(version)
+            writeVarint(UInt64(tableCount))
+        case .snapshotTable(let chunk):
+            writeTableID(chunk.id)
+            try writeTableName(chunk.name)
+            try writeEntries(chunk.entries)
+        case .snapshotEnd(let version):
+            writeVersion(version)
+        case .ping(let value), .pong(let value):
+            writeVarint(value)
+        case .request(let id, let request):
+            writeVarint(id)
+            try writeDirectoryRequest(request)
+        case .response(let id, let result):
+            writeVarint(id)
+            switch result {
+            case .ok(let version):
+                writeInteger(UInt8(0))
+                writeVersion(version)
+            case .failed(let code, let text):
+                writeInteger(UInt8(1))
+                writeErrorCode(code)
+                writeTruncatedString(text, max: WireLimits.maxMessageBytes)
+            }
+        case .clientRequest(let id, let request):
+            writeVarint(id)
+            try writeClientRequest(request)
+        case .clientReply(let id, let reply):
+            writeVarint(id)
+            try writeClientReply(reply)
+        }
+    }
+
+    mutating func readMessageBody(_ type: MessageType) throws(WireError) -> Message {
+        switch type {
+        case .hello:
+            guard let version = readInteger(as: UInt16.self) else { throw .malformed("protocolVersion: truncated") }
+            let rawRole = try readByte("role")
+            guard let role = Role(rawValue: rawRole) else { throw .malformed("role: unknown \(rawRole)") }
+            let nonce = try readBytes32("nonce")
+            let name = try readWireString(max: WireLimits.maxHostNameBytes, "name")
+            return .hello(Hello(protocolVersion: version, role: role, nonce: nonce, name: name))
+        case .authProof:
+            return .authProof(mac: try readBytes32("mac"))
+        case .authOK:
+            return .authOK
+        case .error:
+            let code = try readErrorCode()
+            return .error(code, message: try readWireString(max: WireLimits.maxMessageBytes, "message"))
+        case .sync:
+            return .sync(from: try readOptionalVersion("from"))
+        case .change:
+            let version = try readVersion("version")
+            return .change(Change(version: version, mutation: try readMutation()))
+        case .snapshotBegin:
+            let version = try readVersion("version")
+            let count = try readBoundedVarint("tableCount", max: UInt64(WireLimits.maxTables))
+            return .snapshotBegin(version: version, tableCount: UInt32(count))
+        case .snapshotTable:
+            let id = try readTableID("table")
+            let name = try readTableName()
+            return .snapshotTable(SnapshotChunk(id: id, name: name, entries: try readEntries()))
+        case .snapshotEnd:
+            return .snapshotEnd(version: try readVersion("version"))
+        case .ping:
+            return .ping(try readVarint("ping"))
+        case .pong:
+            return .pong(try readVarint("pong"))
+        case .request:
+            let id = try readVarint("id")
+            return .request(id: id, try readDirectoryRequest())
+        case .response:
+            let id = try readVarint("id")
+            switch try readByte("result") {
+            case 0:
+                return .response(id: id, .ok(try readVersion("version")))
+            case 1:
+                let code = try readErrorCode()
+                let text = try readWireString(max: WireLimits.maxMessageBytes, "message")
+                return .response(id: id, .failed(code, message: text))
+            case let other:
+                throw .malformed("result: unknown \(other)")
+            }
+        case .clientRequest:
+            let id = try readVarint("id")
+            return .clientRequest(id: id, try readClientRequest())
+        case .clientReply:
+            let id = try readVarint("id")
+            return .clientReply(id: id, try readClientReply())
+        }
+    }
+
+    // MARK: Mutation (the pushed change: the hot path, so validity folds into the tag)
+
+    private enum MutationTag: UInt8 {
+        case putValid = 0
+        case putInvalid = 1
+        case delete = 2
+        case createTable = 3
+        case dropTable = 4
+    }
+
+    mutating func writeMutation(_ mutation: Mutation) throws(WireError) {
+        switch mutation {
+        case .put(let table, let entry):
+            writeInteger((entry.valid ? MutationTag.putValid : .putInvalid).rawValue)
+            writeTableID(table)
+            try writeKey(entry.key)
+            try writeWireString(entry.value, max: Limits.maxValueBytes, "value")
+        case .delete(let table, let key):
+            writeInteger(MutationTag.delete.rawValue)
+            writeTableID(table)
+            try writeKey(key)
+        case .createTable(let table, let name):
+            writeInteger(MutationTag.createTable.rawValue)
+            writeTableID(table)
+            try writeTableName(name)
+        case .dropTable(let table):
+            writeInteger(MutationTag.dropTable.rawValue)
+            writeTableID(table)
+        }
+    }
+
+    mutating func readMutation() throws(WireError) -> Mutation {
+        let raw = try readByte("mutation")
+        guard let tag = MutationTag(rawValue: raw) else { throw .malformed("mutation: unknown \(raw)") }
+        let table = try readTableID("table")
+        switch tag {
+        case .putValid, .putInvalid:
+            let key = try readKey()
+            let value = try readWireString(max: Limits.maxValueBytes, "value")
+            return .put(table, Entry(key: key, value: value, valid: tag == .putValid))
+        case .delete:
+            return .delete(table, key: try readKey())
+        case .createTable:
+            return .createTable(table, name: try readTableName())
+        case .dropTable:
+            return .dropTable(table)
+        }
+    }
+
+    // MARK: Directory requests
+
+    mutating func writeDirectoryRequest(_ request: DirectoryRequest) throws(WireError) {
+        switch request {
+        case .put(let table, let entry):
+            writeInteger(UInt8(0))
+            writeTableID(table)
+            try writeEntry(entry)
+        case .delete(let table, let key):
+            writeInteger(UInt8(1))
+            writeTableID(table)
+            try writeKey(key)
+        case .createTable(let name):
+            writeInteger(UInt8(2))
+            try writeTableName(name)
+        case .dropTable(let table):
+            writeInteger(UInt8(3))
+            writeTableID(table)
+        }
+    }
+
+    mutating func readDirectoryRequest() throws(WireError) -> DirectoryRequest {
+        switch try readByte("operation") {
+        case 0:
+            let table = try readTableID("table")
+            return .put(table, try readEntry())
+        case 1:
+            let table = try readTableID("table")
+            return .delete(table, key: try readKey())
+        case 2:
+            return .createTable(name: try readTableName())
+        case 3:
+            return .dropTable(try readTableID("table"))
+        case let other:
+            throw .malformed("operation: unknown \(other)")
+        }
+    }
+}

@@ -1,0 +1,176 @@
+// DSDWire: the binary protocol between dsd's directory, nodes, agents and local clients.
+//
+// - Framing (`ByteBuffer+Frame.swift`): `[body length: varint][type: u8][body]`. The reader
+//   returns nil and rewinds while a frame is incomplete, and throws as soon as the header
+//   shows a frame can never be valid (over `WireLimits.maxFrameBytes`, unknown opcode).
+// - Messages (`Message`, `ByteBuffer+Message.swift`, `ByteBuffer+Client.swift`): one enum;
+//   each body is a fixed sequence of fields (`ByteBuffer+Wire.swift`): minimal LEB128 varints,
+//   length-prefixed UTF-8 strings, 0/1 bools. Every length is checked against a named limit
+//   before anything is allocated, and every message has exactly one encoding.
+// - Authentication (`Handshake`): a pure state machine. Both sides send hello with a fresh
+//   nonce, then an HMAC-SHA256 proof under the cluster key over both hellos and the prover's
+//   side; nothing else is accepted until both proofs are verified.
+// - NIO glue: `FrameDecoder`, `FrameEncoder`, and `HandshakeHandler`, which only carries out
+//   the machine's actions.
+//
+// The byte-level description with diagrams is `Docs/wire-protocol.md`.
+
+import DSDCore
+
+/// Every message of the dsd protocol.
+///
+/// One frame carries one message (see `Docs/wire-protocol.md`). The directory, agents, middle
+/// nodes and the backup directory speak the handshake, replication and request messages; local
+/// command-line clients speak the `clientRequest`/`clientReply` pair to their agent over a Unix
+/// socket with the same framing. Opcodes live in `MessageType` and are append-only.
+public enum Message: Hashable, Sendable {
+    // MARK: Handshake (opcodes 1–15)
+
+    /// First frame from each side: protocol version, role, fresh nonce, host name.
+    case hello(Hello)
+    /// Proof that the sender holds the cluster key (see `HandshakeMAC`).
+    case authProof(mac: Bytes32)
+    /// The receiver accepted the peer's proof.
+    case authOK
+    /// A failure report; after a handshake or framing error the sender closes the connection.
+    case error(ErrorCode, message: String)
+
+    // MARK: Replication (opcodes 16–31)
+
+    /// Agent → directory: stream changes after `from`; `nil` asks for a snapshot first.
+    case sync(from: Version?)
+    /// Directory → agent: one committed change.
+    case change(Change)
+    /// Directory → agent: a snapshot of `tableCount` tables at `version` follows.
+    case snapshotBegin(version: Version, tableCount: UInt32)
+    /// One chunk of one table of a snapshot; a table may span several chunks.
+    case snapshotTable(SnapshotChunk)
+    /// The snapshot is complete; changes after `version` follow.
+    case snapshotEnd(version: Version)
+    /// Liveness probe; answered by `pong` with the same value.
+    case ping(UInt64)
+    /// Answer to `ping`.
+    case pong(UInt64)
+
+    // MARK: Requests to the directory (opcodes 32–47)
+
+    /// Agent or node → directory: a write, correlated by `id`.
+    case request(id: UInt64, DirectoryRequest)
+    /// Directory → agent or node: the outcome of request `id`.
+    case response(id: UInt64, RequestResult)
+
+    // MARK: Local clients (opcodes 48–63)
+
+    /// Command-line client → agent; tables are named, not numbered.
+    case clientRequest(id: UInt64, ClientRequest)
+    /// Agent → client; several replies may answer one request (chunked lists, watch events).
+    case clientReply(id: UInt64, ClientReply)
+
+    /// The protocol version this build speaks; peers must match exactly.
+    public static let protocolVersion: UInt16 = 1
+
+    /// The opcode of this message.
+    public var type: MessageType {
+        switch self {
+        case .hello: .hello
+        case .authProof: .authProof
+        case .authOK: .authOK
+        case .error: .error
+        case .sync: .sync
+        case .change: .change
+        case .snapshotBegin: .snapshotBegin
+        case .snapshotTable: .snapshotTable
+        case .snapshotEnd: .snapshotEnd
+        case .ping: .ping
+        case .pong: .pong
+        case .request: .request
+        case .response: .response
+        case .clientRequest: .clientRequest
+        case .clientReply: .clientReply
+        }
+    }
+}
+
+/// The opcode byte of each message. Values are fixed forever: new messages get new values,
+/// retired values are never reused.
+public enum MessageType: UInt8, CaseIterable, Sendable {
+    case hello = 1
+    case authProof = 2
+    case authOK = 3
+    case error = 4
+    case sync = 16
+    case change = 17
+    case snapshotBegin = 18
+    case snapshotTable = 19
+    case snapshotEnd = 20
+    case ping = 21
+    case pong = 22
+    case request = 32
+    case response = 33
+    case clientRequest = 48
+    case clientReply = 49
+}
+
+/// What a peer is. Sent in `hello` and bound into the authentication code.
+public enum Role: UInt8, CaseIterable, Hashable, Sendable {
+    case agent = 1
+    case node = 2
+    case backupDirectory = 3
+    case directory = 4
+    case client = 5
+}
+
+/// The body of `hello`.
+public struct Hello: Hashable, Sendable {
+    public var protocolVersion: UInt16
+    public var role: Role
+    /// Fresh random bytes, never reused across connections.
+    public var nonce: Bytes32
+    /// The sender's host name (at most `WireLimits.maxHostNameBytes`).
+    public var name: String
+
+    public init(protocolVersion: UInt16 = Message.protocolVersion, role: Role, nonce: Bytes32, name: String) {
+        self.protocolVersion = protocolVersion
+        self.role = role
+        self.nonce = nonce
+        self.name = name
+    }
+}
+
+/// One chunk of a snapshot table: up to `WireLimits.maxEntriesPerFrame` entries.
+public struct SnapshotChunk: Hashable, Sendable {
+    public var id: TableID
+    public var name: String
+    public var entries: [Entry]
+
+    public init(id: TableID, name: String, entries: [Entry]) {
+        self.id = id
+        self.name = name
+        self.entries = entries
+    }
+
+    /// Splits a whole table into chunks that each fit a frame. An empty table yields one empty
+    /// chunk, so the receiver learns the table exists.
+    public static func chunks(id: TableID, name: String, entries: [Entry]) -> [SnapshotChunk] {
+        guard !entries.isEmpty else { return [SnapshotChunk(id: id, name: name, entries: [])] }
+        return stride(from: 0, to: entries.count, by: WireLimits.maxEntriesPerFrame).map { start in
+            let end = min(start + WireLimits.maxEntriesPerFrame, entries.count)
+            return SnapshotChunk(id: id, name: name, entries: Array(entries[start..<end]))
+        }
+    }
+}
+
+/// A write sent by an agent or node to the directory. Tables are addressed by id.
+public enum DirectoryRequest: Hashable, Sendable {
+    case put(TableID, Entry)
+    case delete(TableID, key: String)
+    case createTable(name: String)
+    case dropTable(TableID)
+}
+
+/// The directory's answer to a `DirectoryRequest`.
+public enum RequestResult: Hashable, Sendable {
+    /// Committed durably at this version.
+    case ok(Version)
+    case failed(ErrorCode, message: String)
+}

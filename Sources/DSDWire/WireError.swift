@@ -1,0 +1,14 @@
+/// Why a frame could not be decoded or encoded.
+public enum WireError: Error, Hashable, Sendable {
+    /// The frame's declared body length exceeds `WireLimits.maxFrameBytes`.
+    case frameTooLarge(Int)
+    /// The opcode is not in `MessageType`.
+    case unknownType(UInt8)
+    /// The body does not follow the message's layout; the string names the field.
+    case malformed(String)
+    /// The body is longer than its message's fields.
+    case trailingBytes(Int)
+
+    /// The code to report to the peer before closing.
+    public var code: ErrorCode { .malformed }
+}
