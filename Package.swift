@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "dsd", targets: ["DSDCommand"]),
         .executable(name: "dsd-wal-tool", targets: ["DSDWalTool"]),
+        .executable(name: "dsd-bench", targets: ["DSDBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
@@ -97,12 +98,32 @@ let package = Package(
         .executableTarget(
             name: "DSDCommand",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDClient",
+                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse", "DSDClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Benchmarks printed by `make bench`: propagation latency, bytes on the wire, memory.
+        .executableTarget(
+            name: "DSDBench",
+            dependencies: [
+                "DSDCore", "DSDWire", "DSDClient", "DSDServer", "DSDAgent",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DSDIntegrationTests",
+            dependencies: [
+                "DSDCore", "DSDWire", "DSDClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

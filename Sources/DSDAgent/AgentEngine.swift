@@ -128,6 +128,8 @@ final class AgentEngine {
         logger.info(
             "connected to directory",
             metadata: ["server": "\(handler.endpoint)", "resume": "\(replica.resumeVersion.map { "\($0)" } ?? "snapshot")"])
+        handler.send(
+            .announce(Announce(bootID: settings.bootID, probePort: settings.probePort, routes: settings.routes)))
         handler.send(.sync(from: replica.resumeVersion))
     }
 

@@ -48,6 +48,13 @@ public struct AgentSettings: Sendable {
     public var cacheInterval: Duration
     /// Events a local `watch` client may fall behind before it gets `RESCAN`.
     public var watchQueueLimit: Int
+    /// This host's routes (`DSD_HOST_ROUTE` `HOST.<index>` → address), announced to the
+    /// directory, which probes them. Empty: the host takes no part in route probing.
+    public var routes: [RouteAnnouncement]
+    /// UDP port on which route probes are answered (0: none).
+    public var probePort: UInt16
+    /// Random per process, so the directory tells a restart from a reconnect.
+    public var bootID: UInt64
 
     public init(
         servers: [Endpoint], hostName: String, clusterKey: ClusterKey, socketPath: String,
@@ -56,7 +63,8 @@ public struct AgentSettings: Sendable {
         reconnectMin: Duration = .milliseconds(50), reconnectMax: Duration = .seconds(5),
         requestTimeout: Duration = .seconds(5), pingInterval: Duration = .seconds(1),
         connectTimeout: Duration = .seconds(2), cacheInterval: Duration = .seconds(1),
-        watchQueueLimit: Int = 4096
+        watchQueueLimit: Int = 4096, routes: [RouteAnnouncement] = [], probePort: UInt16 = 0,
+        bootID: UInt64 = UInt64.random(in: 1...UInt64.max)
     ) {
         self.servers = servers
         self.hostName = hostName
@@ -72,5 +80,8 @@ public struct AgentSettings: Sendable {
         self.connectTimeout = connectTimeout
         self.cacheInterval = cacheInterval
         self.watchQueueLimit = watchQueueLimit
+        self.routes = routes
+        self.probePort = probePort
+        self.bootID = bootID
     }
 }

@@ -21,7 +21,8 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
             Example:
               dsd agent --server 127.0.0.1:7400 --host HOST9 --cluster-key /etc/dsd/cluster.key \\
-                        --socket /run/dsd/agent.sock --cache /var/lib/dsd/replica.cache
+                        --socket /run/dsd/agent.sock --cache /var/lib/dsd/replica.cache --mount /dsd
+              cat /dsd/find/MDS.1
             Reads are answered from the replica, also while the directory is unreachable
             (`dsd status` then says stale since when); writes fail at once in that case.
             """
@@ -32,6 +33,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "File holding the cluster key (hex).")
     var clusterKey: String
     @OptionGroup var agent: AgentOptions
+    @OptionGroup var mount: MountOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -48,7 +50,12 @@ struct AgentCommand: AsyncParsableCommand {
             servers: endpoints, hostName: agent.host, clusterKey: key, socketPath: agent.socket,
             cachePath: agent.cache)
         let service = try Agent(settings: settings, logger: logger)
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [service]
+        if let mountpoint = mount.mount {
+            services.append(try MountService(agent: service, options: mount, mountpoint: mountpoint, logger: logger))
+        }
+        try await service.start()
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

@@ -13,8 +13,9 @@ struct UpCommand: AsyncParsableCommand {
         abstract: "Run a directory and an agent in one process: dsd on one machine.",
         discussion: """
             Example:
-              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --seed mount-examples/seed-tables.txt
+              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --mount /dsd --seed mount-examples/seed-tables.txt
               dsd find MDS.1 --socket /tmp/dsd/agent.sock
+              cat /dsd/find/MDS.1
             The data directory and a cluster key (mode 0600) are created on first start.
             """
     )
@@ -28,6 +29,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Load this file (`dsd load` format) once the directory is up, if the tables are empty.")
     var seed: String?
     @OptionGroup var agent: AgentOptions
+    @OptionGroup var mount: MountOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -42,11 +44,15 @@ struct UpCommand: AsyncParsableCommand {
             servers: [.init(host: host, port: bound)], hostName: agent.host, clusterKey: key,
             socketPath: agent.socket, cachePath: agent.cache)
         let service = try Agent(settings: settings, logger: logger)
+        var services: [any Service] = [server, service]
+        if let mountpoint = mount.mount {
+            services.append(try MountService(agent: service, options: mount, mountpoint: mountpoint, logger: logger))
+        }
         try await service.start()
         if let seed {
             try await Seeder.seed(file: seed, agent: service, logger: logger)
         }
-        let group = ServiceGroup(services: [server, service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

@@ -66,6 +66,17 @@ final class DirectoryEngine {
         peer.sync(from: version, directory: directory, durable: durable)
     }
 
+    /// An agent told who it is (boot id) and which routes its host has.
+    func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
+        loop.preconditionInEventLoop()
+        logger.info(
+            "agent announced",
+            metadata: [
+                "host.id": "\(name)", "boot.id": "\(announce.bootID)",
+                "routes": "\(announce.routes.map { "\($0.index)=\($0.address)" }.joined(separator: ","))",
+            ])
+    }
+
     func writable(_ peer: PeerConnection) {
         peer.drained(directory: directory, durable: durable)
     }

@@ -73,6 +73,8 @@ final class PeerConnection: ChannelInboundHandler {
         switch message {
         case .sync(let from):
             engine.sync(self, from: from)
+        case .announce(let announce):
+            engine.announced(self, name: peerName, announce)
         case .request(let id, let request):
             engine.submit(request, id: id, from: self)
         case .ping(let value):

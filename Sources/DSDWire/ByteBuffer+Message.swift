@@ -37,6 +37,24 @@ extension ByteBuffer {
             writeVersion(version)
         case .ping(let value), .pong(let value):
             writeVarint(value)
+        case .announce(let announce):
+            guard announce.routes.count <= WireLimits.maxRoutes else {
+                throw .malformed("routes: \(announce.routes.count) exceeds \(WireLimits.maxRoutes)")
+            }
+            writeVarint(announce.bootID)
+            writeInteger(announce.probePort)
+            writeVarint(UInt64(announce.routes.count))
+            for route in announce.routes {
+                writeVarint(UInt64(route.index))
+                try writeWireString(route.address, max: WireLimits.maxAddressBytes, "address")
+            }
+        case .lease(let table, let key, let millis):
+            writeTableID(table)
+            try writeKey(key)
+            writeVarint(millis)
+        case .unlease(let table, let key):
+            writeTableID(table)
+            try writeKey(key)
         case .request(let id, let request):
             writeVarint(id)
             try writeDirectoryRequest(request)
@@ -95,6 +113,24 @@ extension ByteBuffer {
             return .ping(try readVarint("ping"))
         case .pong:
             return .pong(try readVarint("pong"))
+        case .announce:
+            let bootID = try readVarint("bootID")
+            guard let port = readInteger(as: UInt16.self) else { throw .malformed("probePort: truncated") }
+            let count = try readBoundedVarint("routes", max: UInt64(WireLimits.maxRoutes))
+            var routes: [RouteAnnouncement] = []
+            for _ in 0..<count {
+                let index = try readBoundedVarint("route index", max: UInt64(UInt32.max))
+                let address = try readWireString(max: WireLimits.maxAddressBytes, "address")
+                routes.append(RouteAnnouncement(index: UInt32(index), address: address))
+            }
+            return .announce(Announce(bootID: bootID, probePort: port, routes: routes))
+        case .lease:
+            let table = try readTableID("table")
+            let key = try readKey()
+            return .lease(table: table, key: key, timeMaxMillis: try readVarint("timeMaxMillis"))
+        case .unlease:
+            let table = try readTableID("table")
+            return .unlease(table: table, key: try readKey())
         case .request:
             let id = try readVarint("id")
             return .request(id: id, try readDirectoryRequest())

@@ -51,6 +51,14 @@ public enum Message: Hashable, Sendable {
     case ping(UInt64)
     /// Answer to `ping`.
     case pong(UInt64)
+    /// Agent → directory, right after authentication: this agent process (its boot id tells a
+    /// restart from a reconnect) and the routes of its host that the directory may probe.
+    case announce(Announce)
+    /// Agent → directory: this agent keeps heartbeats of the entry (FIG. 5C); if the agent is
+    /// lost, the directory marks the entry invalid.
+    case lease(table: TableID, key: String, timeMaxMillis: UInt64)
+    /// Agent → directory: the agent no longer keeps heartbeats of the entry.
+    case unlease(table: TableID, key: String)
 
     // MARK: Requests to the directory (opcodes 32–47)
 
@@ -83,6 +91,9 @@ public enum Message: Hashable, Sendable {
         case .snapshotEnd: .snapshotEnd
         case .ping: .ping
         case .pong: .pong
+        case .announce: .announce
+        case .lease: .lease
+        case .unlease: .unlease
         case .request: .request
         case .response: .response
         case .clientRequest: .clientRequest
@@ -105,6 +116,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case snapshotEnd = 20
     case ping = 21
     case pong = 22
+    case announce = 23
+    case lease = 24
+    case unlease = 25
     case request = 32
     case response = 33
     case clientRequest = 48
@@ -173,4 +187,31 @@ public enum RequestResult: Hashable, Sendable {
     /// Committed durably at this version.
     case ok(Version)
     case failed(ErrorCode, message: String)
+}
+
+/// The body of `announce`.
+public struct Announce: Hashable, Sendable {
+    /// Random per agent process: a new value means the agent restarted.
+    public var bootID: UInt64
+    /// The UDP port the agent answers route probes on; 0 when it takes no part in probing.
+    public var probePort: UInt16
+    /// The host's routes (`DSD_HOST_ROUTE` `HOST.<index>`), at most `WireLimits.maxRoutes`.
+    public var routes: [RouteAnnouncement]
+
+    public init(bootID: UInt64, probePort: UInt16, routes: [RouteAnnouncement]) {
+        self.bootID = bootID
+        self.probePort = probePort
+        self.routes = routes
+    }
+}
+
+/// One route of an announcing host: `DSD_HOST_ROUTE` key `HOST.<index>` → `address`.
+public struct RouteAnnouncement: Hashable, Sendable {
+    public var index: UInt32
+    public var address: String
+
+    public init(index: UInt32, address: String) {
+        self.index = index
+        self.address = address
+    }
 }

@@ -23,4 +23,8 @@ public enum WireLimits {
     public static let maxStatusFieldBytes = 1024
     /// Most tables announced by `snapshotBegin`.
     public static let maxTables = Limits.maxTables
+    /// Most routes one host announces.
+    public static let maxRoutes = 16
+    /// Longest route address (an IPv6 literal is at most 45 characters).
+    public static let maxAddressBytes = 64
 }

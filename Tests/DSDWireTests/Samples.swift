@@ -134,6 +134,20 @@ enum Samples {
             .ping(.max),
             .pong(127),
             .pong(128),
+            .announce(Announce(bootID: 0, probePort: 0, routes: [])),
+            .announce(
+                Announce(
+                    bootID: .max, probePort: 7401,
+                    routes: (0..<UInt32(WireLimits.maxRoutes)).map {
+                        RouteAnnouncement(index: $0, address: "10.77.\($0).2")
+                    })),
+            .announce(
+                Announce(
+                    bootID: 42, probePort: .max,
+                    routes: [RouteAnnouncement(index: .max, address: String(repeating: "f", count: WireLimits.maxAddressBytes))])),
+            .lease(table: StandardTable.metadata.id, key: "MDS.1.1", timeMaxMillis: 300),
+            .lease(table: TableID(.max), key: String(repeating: "k", count: Limits.maxKeyBytes), timeMaxMillis: .max),
+            .unlease(table: StandardTable.metadata.id, key: "MDS.1.1"),
             .response(id: 1, .ok(Version(epoch: 1, index: 2))),
             .response(id: .max, .failed(.noSuchTable, message: "no table DSD_X")),
             .response(id: 0, .ok(maxVersion)),

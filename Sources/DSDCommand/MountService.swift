@@ -1,0 +1,38 @@
+import ArgumentParser
+import DSDAgent
+import DSDFuse
+import Logging
+import ServiceLifecycle
+
+/// Flags of the `/dsd` mount, shared by `dsd agent` and `dsd up`.
+struct MountOptions: ParsableArguments {
+    @Option(name: .long, help: "Mount the replica as a filesystem here (e.g. /dsd). Needs root and /dev/fuse.")
+    var mount: String?
+    @Option(name: .long, help: "Owner (uid) of every file under the mount.")
+    var owner: UInt32 = 0
+    @Option(name: .long, help: "Group (gid) allowed to write entries and create tables; everyone reads.")
+    var writerGroup: UInt32 = 0
+}
+
+/// Mounts the agent's replica and keeps it mounted until graceful shutdown.
+final class MountService: Service, Sendable {
+    let mount: FuseMount
+
+    /// Mounts at once (before the agent connects, so no replica change is missed).
+    init(agent: Agent, options: MountOptions, mountpoint: String, logger: Logger) throws {
+        let settings = FuseSettings(mountpoint: mountpoint, ownerUID: options.owner, writerGroup: options.writerGroup)
+        let mount = FuseMount(backend: AgentFilesystemBackend(agent: agent), settings: settings, logger: logger)
+        agent.observe { events in mount.replicaChanged(events.map(DSDFuse.ReplicaEvent.init)) }
+        do {
+            try mount.start()
+        } catch {
+            throw ValidationError("cannot mount \(mountpoint): \(error)")
+        }
+        self.mount = mount
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        mount.unmount()
+    }
+}
