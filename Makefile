@@ -13,7 +13,7 @@ test: build
 	$(SWIFT) test --skip-build $(BUILD_FLAGS)
 
 demo: build
-	@echo "demo: not available yet"
+	mount-examples/demo-cluster.sh $(BIN)/dsd
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
@@ -21,6 +21,7 @@ lint:
 bench:
 	$(SWIFT) build -c release
 	.build/release/dsd-wal-tool bench
+	.build/release/dsd-bench all
 
 clean:
 	rm -rf .build
