@@ -127,6 +127,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "DSDLivenessTests", dependencies: ["DSDCore", "DSDWire", "DSDClient"], swiftSettings: strict),
+        .testTarget(name: "DSDRouteTests", dependencies: ["DSDCore", "DSDWire", "DSDClient"], swiftSettings: strict),
+        .testTarget(name: "DSDClientTests", dependencies: ["DSDClient", "DSDCore"], swiftSettings: strict),
         .testTarget(name: "DSDCoreTests", dependencies: ["DSDCore"], swiftSettings: strict),
         .testTarget(name: "DSDLogTests", dependencies: ["DSDLog"], swiftSettings: strict),
         .testTarget(

@@ -25,6 +25,8 @@ public final class Agent: Service, Sendable {
     private let engine: NIOLoopBound<AgentEngine>
     private let listener: Mutex<(any Channel)?> = Mutex(nil)
     private let cacheTask: Mutex<RepeatedTask?> = Mutex(nil)
+    /// Sockets answering route probes (`ProbeResponder`).
+    private let probeChannels: Mutex<[any Channel]> = Mutex([])
 
     /// Creates the agent; loads the replica cache when there is one.
     public init(settings: AgentSettings, logger: Logger) throws {
@@ -72,8 +74,11 @@ public final class Agent: Service, Sendable {
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-        chmod(path, 0o666)
+        if let group = settings.socketGroup { chown(path, uid_t.max, group) }
+        chmod(path, 0o660)
         listener.withLock { $0 = channel }
+        let probes = await ProbeResponder.start(settings: settings, loop: loop, logger: logger)
+        probeChannels.withLock { $0 = probes }
         try await loop.submit { engine.value.start() }.get()
         startCacheWriter()
         logger.info("agent started", metadata: ["socket": "\(path)", "host": "\(settings.hostName)"])
@@ -91,6 +96,7 @@ public final class Agent: Service, Sendable {
         let engine = self.engine
         try? await loop.submit { engine.value.stop() }.get()
         try? await channel.close()
+        for probe in probeChannels.withLock({ value in defer { value = [] }; return value }) { try? await probe.close() }
         writeCache(force: true)
         try await group.shutdownGracefully()
         unlink(settings.socketPath)

@@ -19,9 +19,11 @@ extension AgentEngine {
         }
         guard let (id, current) = found else { return loop.makeFailedFuture(AgentError.noSuchTable(table)) }
         guard let entry = current else { return loop.makeFailedFuture(AgentError.notFound(table: table, key: key)) }
+        let previous = heartbeats.tracked[HeartbeatTracker.EntryRef(table: id, key: key)]
         let directives = heartbeats.onTouch(
             table: id, key: key, timeMax: timeMax, currentlyValid: entry.valid, now: Self.now())
         rearmHeartbeatTimer()
+        leaseIfChanged(table: id, key: key, previous: previous)
         var result: EventLoopFuture<Version?> = loop.makeSucceededFuture(nil)
         for directive in directives {
             if case .markValid = directive {
@@ -35,12 +37,15 @@ extension AgentEngine {
 
     /// Forgets heartbeats of entries and tables that disappeared.
     func heartbeatsSaw(_ events: [ReplicaEvent]) {
-        guard heartbeats.armedCount > 0 else { return }
+        guard !heartbeats.tracked.isEmpty else { return }
         for event in events {
             switch event {
             case .delete(let table, let key, _):
-                if let id = replica.read({ $0.translation.id(of: table) }) {
+                if let id = replica.read({ $0.translation.id(of: table) }),
+                    heartbeats.tracked[HeartbeatTracker.EntryRef(table: id, key: key)] != nil
+                {
                     heartbeats.onRemove(table: id, key: key)
+                    unlease(table: id, key: key)
                 }
             case .tableDropped, .reset, .put, .tableCreated:
                 break

@@ -95,7 +95,7 @@ final class AgentEngine {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: TimeAmount(settings.pingInterval * 5)),
+                        IdleStateHandler(readTimeout: TimeAmount(settings.pingInterval * PeerTiming.silenceLimit)),
                         ByteToMessageHandler(FrameDecoder()),
                         MessageToByteHandler(FrameEncoder()),
                         UpstreamHandler(engine: bound.value, endpoint: endpoint, logger: logger),
@@ -130,6 +130,7 @@ final class AgentEngine {
             metadata: ["server": "\(handler.endpoint)", "resume": "\(replica.resumeVersion.map { "\($0)" } ?? "snapshot")"])
         handler.send(
             .announce(Announce(bootID: settings.bootID, probePort: settings.probePort, routes: settings.routes)))
+        sendLeases(handler)
         handler.send(.sync(from: replica.resumeVersion))
     }
 

@@ -40,7 +40,9 @@ public struct AgentSettings: Sendable {
     public var reconnectMax: Duration
     /// How long a write waits for the directory's commit before failing with a timeout.
     public var requestTimeout: Duration
-    /// Ping period; the directory drops agents silent for its idle timeout (10 s).
+    /// Ping period (`PeerTiming.pingInterval`); the directory drops agents silent for its idle
+    /// timeout (`PeerTiming.idleTimeout`), and the agent drops a directory silent for
+    /// `PeerTiming.silenceLimit` intervals.
     public var pingInterval: Duration
     /// How long to wait for a connection and handshake before trying the next directory.
     public var connectTimeout: Duration
@@ -55,16 +57,20 @@ public struct AgentSettings: Sendable {
     public var probePort: UInt16
     /// Random per process, so the directory tells a restart from a reconnect.
     public var bootID: UInt64
+    /// Group given access to the local socket (mode 0660); nil keeps the creating user's
+    /// group. Writes through the socket are as powerful as writes to the mount, so the socket
+    /// is limited to the owner and the writer group.
+    public var socketGroup: UInt32?
 
     public init(
         servers: [Endpoint], hostName: String, clusterKey: ClusterKey, socketPath: String,
         cachePath: String? = nil, directory: Directory.Settings = .default,
         heartbeat: HeartbeatTracker.Settings = .default,
-        reconnectMin: Duration = .milliseconds(50), reconnectMax: Duration = .seconds(5),
-        requestTimeout: Duration = .seconds(5), pingInterval: Duration = .seconds(1),
+        reconnectMin: Duration = .milliseconds(50), reconnectMax: Duration = .seconds(2),
+        requestTimeout: Duration = .seconds(5), pingInterval: Duration = PeerTiming.pingInterval,
         connectTimeout: Duration = .seconds(2), cacheInterval: Duration = .seconds(1),
         watchQueueLimit: Int = 4096, routes: [RouteAnnouncement] = [], probePort: UInt16 = 0,
-        bootID: UInt64 = UInt64.random(in: 1...UInt64.max)
+        bootID: UInt64 = UInt64.random(in: 1...UInt64.max), socketGroup: UInt32? = nil
     ) {
         self.servers = servers
         self.hostName = hostName
@@ -83,5 +89,6 @@ public struct AgentSettings: Sendable {
         self.routes = routes
         self.probePort = probePort
         self.bootID = bootID
+        self.socketGroup = socketGroup
     }
 }

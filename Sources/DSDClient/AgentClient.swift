@@ -154,9 +154,12 @@ public final class AgentClient {
 
     /// Streams the changes of `table` whose keys start with `prefix` until `onEvent` returns
     /// false or the agent goes away. Blocks without a deadline.
-    public func watch(table: String, prefix: String, onEvent: (WatchEvent) -> Bool) throws(ClientError) {
+    public func watch(
+        table: String, prefix: String, onAcknowledged: () -> Void = {}, onEvent: (WatchEvent) -> Bool
+    ) throws(ClientError) {
         let id = try send(.watch(table: table, prefix: prefix))
         guard case .ok = try receive(id) else { throw .protocolError("watch not acknowledged") }
+        onAcknowledged()
         while true {
             switch try receive(id, deadline: nil) {
             case .event(let event):

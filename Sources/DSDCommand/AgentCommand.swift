@@ -34,6 +34,7 @@ struct AgentCommand: AsyncParsableCommand {
     var clusterKey: String
     @OptionGroup var agent: AgentOptions
     @OptionGroup var mount: MountOptions
+    @OptionGroup var routes: RouteOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -46,9 +47,11 @@ struct AgentCommand: AsyncParsableCommand {
             endpoints.append(endpoint)
         }
         let key = try loadClusterKey(path: clusterKey, create: false)
-        let settings = AgentSettings(
+        var settings = AgentSettings(
             servers: endpoints, hostName: agent.host, clusterKey: key, socketPath: agent.socket,
-            cachePath: agent.cache)
+            cachePath: agent.cache, socketGroup: mount.writerGroup == 0 ? nil : mount.writerGroup)
+        settings.routes = try routes.announcements()
+        settings.probePort = routes.resolvedProbePort
         let service = try Agent(settings: settings, logger: logger)
         var services: [any Service] = [service]
         if let mountpoint = mount.mount {

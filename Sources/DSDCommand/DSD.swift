@@ -22,7 +22,7 @@ struct DSD: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, AgentCommand.self, UpCommand.self, KeygenCommand.self,
             GetCommand.self, PutCommand.self, RmCommand.self, LsCommand.self,
-            FindCommand.self, PartCommand.self, WatchCommand.self, StatusCommand.self,
+            FindCommand.self, PartCommand.self, WatchCommand.self, StatusCommand.self, HeartbeatCommand.self,
             LoadCommand.self, DumpCommand.self, MkTableCommand.self, RmTableCommand.self,
         ]
     )

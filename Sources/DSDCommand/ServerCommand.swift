@@ -24,15 +24,16 @@ struct ServerCommand: AsyncParsableCommand {
     var clusterKey: String
     @Option(name: .long, help: "This directory's name, shown to peers.")
     var name = localHostName()
+    @OptionGroup var probes: ProbeOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.makeLogger("dsd.server")
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey, create: false)
-        let server = DirectoryServer(
-            settings: ServerSettings(host: host, port: port, dataDirectory: data, clusterKey: key, name: name),
-            logger: logger)
+        var settings = ServerSettings(host: host, port: port, dataDirectory: data, clusterKey: key, name: name)
+        settings.routeProbing = probes.settings
+        let server = DirectoryServer(settings: settings, logger: logger)
         let group = ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
