@@ -1,0 +1,205 @@
+import CFuse
+import CFuseShim
+import DSDCore
+import Glibc
+import Synchronization
+
+/// The notifier/reflector thread. It turns replica events into tree changes (`ReplicaMirror`),
+/// invalidates the kernel's caches, replays remote changes as real syscalls on the mount so
+/// inotify watchers see them, and feeds the `events` streams. It is never a FUSE handler and
+/// never holds a lock a handler needs while it notifies or performs a syscall.
+final class Notifier: Sendable {
+    enum Job: Sendable {
+        case events([ReplicaEvent])
+        case invalidate(PathKey)
+        /// Signalled once every job queued before it is done (tests).
+        case barrier(Semaphore)
+        case stop
+    }
+
+    private let jobs = Mutex<[Job]>([])
+    private let wakeup = Semaphore()
+    private let mirror: Mutex<ReplicaMirror>
+    private unowned let bridge: FuseBridge
+
+    init(bridge: FuseBridge, mirror: ReplicaMirror) {
+        self.bridge = bridge
+        self.mirror = Mutex(mirror)
+    }
+
+    func enqueue(_ job: Job) {
+        jobs.withLock { $0.append(job) }
+        wakeup.signal()
+    }
+
+    /// The thread body; returns after `.stop`.
+    func run() {
+        bridge.reflectorTID.store(cfuse_gettid(), ordering: .releasing)
+        while true {
+            wakeup.wait()
+            let batch = jobs.withLock { queue in
+                defer { queue.removeAll() }
+                return queue
+            }
+            var changed = false
+            for job in batch {
+                switch job {
+                case .stop:
+                    return
+                case .invalidate(let path):
+                    invalidate(path)
+                case .barrier(let done):
+                    if changed { invalidateResolved() }
+                    changed = false
+                    done.signal()
+                case .events(let events):
+                    for event in events {
+                        let changes = mirror.withLock { $0.apply(event, snapshot: snapshot) }
+                        for change in changes { apply(change) }
+                        changed = changed || !changes.isEmpty
+                    }
+                }
+            }
+            if changed { invalidateResolved() }
+            let limit = ContinuousClock.now.advanced(by: .zero - bridge.settings.localEchoGrace)
+            bridge.state.withLock { $0.purgeEchoes(olderThan: limit) }
+        }
+    }
+
+    private func snapshot() -> [String: [Entry]] {
+        var tables: [String: [Entry]] = [:]
+        for name in bridge.backend.tableNames() {
+            tables[name] = bridge.backend.entries(table: name) ?? []
+        }
+        return tables
+    }
+
+    private func path(_ kind: NodeKind) -> String {
+        bridge.settings.mountpoint + "/" + kind.relativePath
+    }
+
+    /// Reflection only while our mount serves the mountpoint, never into the bare directory.
+    private var mounted: Bool { !bridge.loopEnded.load(ordering: .acquiring) }
+
+    private func apply(_ change: TreeChange) {
+        switch change {
+        case .entryCreated(let table, let entry):
+            put(table: table, entry: entry, old: nil)
+        case .entryModified(let table, let old, let new):
+            put(table: table, entry: new, old: old)
+        case .entryDeleted(let table, let entry):
+            deleteEntry(table: table, entry: entry)
+            publish(table: table, key: entry.key, line: EventLine.delete(entry.key))
+        case .tableCreated(let table):
+            let key = PathKey(table: table, key: nil)
+            if bridge.state.withLock({ $0.matchEcho(key, .tableCreate) }) == .none {
+                bridge.state.withLock { $0.reflecting[key] = .creating(size: 0) }
+                bridge.invalidateEntry(parent: FileTree.fixed[.tablesDir]!, name: table)
+                if mounted { _ = Glibc.mkdir(path(.table(table)), 0o775) }
+                bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
+            }
+        case .tableDropped(let table, let keys):
+            for key in keys {
+                bridge.state.withLock { _ = $0.mtimes.removeValue(forKey: PathKey(table: table, key: key)) }
+                publish(table: table, key: key, line: EventLine.delete(key))
+            }
+            let key = PathKey(table: table, key: nil)
+            if bridge.state.withLock({ $0.matchEcho(key, .tableDrop) }) == .none {
+                bridge.state.withLock { $0.reflecting[key] = .present(size: 0) }
+                if mounted { _ = Glibc.rmdir(path(.table(table))) }
+                bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
+            }
+            bridge.invalidateEntry(parent: FileTree.fixed[.tablesDir]!, name: table)
+        }
+    }
+
+    /// Reflection of a put: a new key is created with open(O_CREAT) (IN_CREATE, IN_MODIFY,
+    /// IN_CLOSE_WRITE); a changed entry is rewritten with open(O_TRUNC) + write (IN_MODIFY,
+    /// IN_CLOSE_WRITE); a change of validity also gets utimensat (IN_ATTRIB).
+    private func put(table: String, entry: Entry, old: Entry?) {
+        let key = PathKey(table: table, key: entry.key)
+        let kind = NodeKind.entry(table: table, key: entry.key)
+        let echo = bridge.state.withLock { s in
+            s.mtimes[key] = WallClock.now()
+            return s.matchEcho(key, .put(value: entry.value, valid: entry.valid))
+        }
+        switch echo {
+        case .replied:
+            invalidate(key)
+        case .pending:
+            break  // the write handler asks for the invalidation once it has replied
+        case .none:
+            let content = EntryLine.content(of: entry)
+            if old == nil {
+                let tableIno = bridge.state.withLock { s in
+                    s.reflecting[key] = .creating(size: content.count)
+                    return s.tree.ino(of: .table(table))
+                }
+                if let tableIno { bridge.invalidateEntry(parent: tableIno, name: entry.key) }
+                writeFile(path(kind), content, flags: O_CREAT)
+            } else {
+                bridge.state.withLock { $0.reflecting[key] = .present(size: content.count) }
+                invalidate(key)
+                writeFile(path(kind), content, flags: 0)
+                if old!.valid != entry.valid, mounted { _ = utimensat(AT_FDCWD, path(kind), nil, 0) }
+            }
+            bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
+            invalidate(key)
+        }
+        publish(table: table, key: entry.key, line: EventLine.add(entry))
+    }
+
+    private func deleteEntry(table: String, entry: Entry) {
+        let key = PathKey(table: table, key: entry.key)
+        let echo = bridge.state.withLock { s in
+            s.mtimes[key] = nil
+            return s.matchEcho(key, .delete)
+        }
+        guard echo == .none else { return }
+        let tableIno = bridge.state.withLock { s in
+            s.reflecting[key] = .present(size: EntryLine.content(of: entry).count)
+            return s.tree.ino(of: .table(table))
+        }
+        if mounted { _ = Glibc.unlink(path(.entry(table: table, key: entry.key))) }
+        bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
+        if let tableIno { bridge.invalidateEntry(parent: tableIno, name: entry.key) }
+    }
+
+    private func writeFile(_ path: String, _ content: [UInt8], flags: Int32) {
+        guard mounted else { return }
+        let fd = Glibc.open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | flags, 0o664)
+        guard fd >= 0 else { return }
+        content.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+        Glibc.close(fd)
+    }
+
+    /// Drops the kernel's cached data and attributes of an entry, or the name of a table.
+    private func invalidate(_ key: PathKey) {
+        let (ino, parentIno): (UInt64?, UInt64?) = bridge.state.withLock { s in
+            if let entryKey = key.key {
+                return (s.tree.ino(of: .entry(table: key.table, key: entryKey)), nil)
+            }
+            return (nil, s.tree.ino(of: .tablesDir))
+        }
+        if let ino { bridge.invalidateInode(ino) }
+        if let parentIno { bridge.invalidateEntry(parent: parentIno, name: key.table) }
+    }
+
+    /// `find` and `part` answers may change with any table: forget all of them.
+    private func invalidateResolved() {
+        let nodes = bridge.state.withLock { s in
+            s.tree.resolvedNodes().compactMap { ino, kind -> (UInt64, UInt64, String)? in
+                guard let (parent, name) = kind.parent, let parentIno = s.tree.ino(of: parent) else { return nil }
+                return (ino, parentIno, name)
+            }
+        }
+        for (ino, parentIno, name) in nodes {
+            bridge.invalidateInode(ino)
+            bridge.invalidateEntry(parent: parentIno, name: name)
+        }
+    }
+
+    private func publish(table: String, key: String, line: [UInt8]) {
+        bridge.streams.withLock { $0.publish(table: table, key: key, line: line) }
+    }
+}
