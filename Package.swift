@@ -131,6 +131,12 @@ let package = Package(
             name: "DSDLivenessTests", dependencies: ["DSDCore", "DSDWire", "DSDClient"], swiftSettings: strict),
         .testTarget(name: "DSDRouteTests", dependencies: ["DSDCore", "DSDWire", "DSDClient"], swiftSettings: strict),
         .testTarget(name: "DSDClientTests", dependencies: ["DSDClient", "DSDCore"], swiftSettings: strict),
+        // Shared by the process-level tests: child processes, a cluster of real `dsd` processes.
+        .target(
+            name: "DSDTestSupport", dependencies: ["DSDClient", "DSDCore", "DSDWire"], path: "Tests/DSDTestSupport",
+            swiftSettings: strict),
+        .testTarget(
+            name: "DSDMountTests", dependencies: ["DSDTestSupport", "DSDClient", "DSDCore"], swiftSettings: strict),
         .testTarget(name: "DSDCoreTests", dependencies: ["DSDCore"], swiftSettings: strict),
         .testTarget(name: "DSDLogTests", dependencies: ["DSDLog"], swiftSettings: strict),
         .testTarget(
