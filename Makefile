@@ -8,9 +8,11 @@ BIN := .build/debug
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
 
+# Suites start real processes, mounts and network namespaces and measure timing: run them one
+# at a time so they do not compete for the machine's cores.
 test: build
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build --no-parallel $(BUILD_FLAGS)
 
 demo: build
 	mount-examples/demo-cluster.sh $(BIN)/dsd

@@ -53,8 +53,9 @@ public final class ChildProcess {
         let stamp = UUID().uuidString.prefix(8)
         stdoutPath = "\(logDirectory)/\(name)-\(stamp).out"
         stderrPath = "\(logDirectory)/\(name)-\(stamp).err"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        guard FileManager.default.createFile(atPath: stdoutPath, contents: nil),
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        else { throw HarnessError("cannot create the logs of \(name) in \(logDirectory)") }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
