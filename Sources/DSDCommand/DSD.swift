@@ -5,7 +5,6 @@
 /// (`ExitStatus`). Nothing below this target reads the environment.
 import ArgumentParser
 
-@main
 struct DSD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dsd",
