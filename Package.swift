@@ -121,15 +121,21 @@ let package = Package(
         .testTarget(
             name: "DSDIntegrationTests",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDClient",
+                "DSDCore", "DSDWire", "DSDClient", "DSDTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "DSDLivenessTests", dependencies: ["DSDCore", "DSDWire", "DSDClient"], swiftSettings: strict),
-        .testTarget(name: "DSDRouteTests", dependencies: ["DSDCore", "DSDWire", "DSDClient"], swiftSettings: strict),
+            name: "DSDLivenessTests", dependencies: ["DSDCore", "DSDWire", "DSDClient", "DSDTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "DSDRouteTests",
+            dependencies: [
+                "DSDCore", "DSDWire", "DSDClient", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "DSDClientTests", dependencies: ["DSDClient", "DSDCore"], swiftSettings: strict),
         // Shared by the process-level tests: child processes, a cluster of real `dsd` processes.
         .target(

@@ -26,7 +26,7 @@ public final class Agent: Service, Sendable {
     private let listener: Mutex<(any Channel)?> = Mutex(nil)
     private let cacheTask: Mutex<RepeatedTask?> = Mutex(nil)
     /// Sockets answering route probes (`ProbeResponder`).
-    private let probeChannels: Mutex<[any Channel]> = Mutex([])
+    private let probeResponder: Mutex<ProbeResponder?> = Mutex(nil)
 
     /// Creates the agent; loads the replica cache when there is one.
     public init(settings: AgentSettings, logger: Logger) throws {
@@ -77,8 +77,9 @@ public final class Agent: Service, Sendable {
         if let group = settings.socketGroup { chown(path, uid_t.max, group) }
         chmod(path, 0o660)
         listener.withLock { $0 = channel }
-        let probes = await ProbeResponder.start(settings: settings, loop: loop, logger: logger)
-        probeChannels.withLock { $0 = probes }
+        let responder = ProbeResponder(settings: settings, loop: loop, logger: logger)
+        await responder.start()
+        probeResponder.withLock { $0 = responder }
         try await loop.submit { engine.value.start() }.get()
         startCacheWriter()
         logger.info("agent started", metadata: ["socket": "\(path)", "host": "\(settings.hostName)"])
@@ -96,7 +97,7 @@ public final class Agent: Service, Sendable {
         let engine = self.engine
         try? await loop.submit { engine.value.stop() }.get()
         try? await channel.close()
-        for probe in probeChannels.withLock({ value in defer { value = [] }; return value }) { try? await probe.close() }
+        await probeResponder.withLock({ value in defer { value = nil }; return value })?.stop()
         writeCache(force: true)
         try await group.shutdownGracefully()
         unlink(settings.socketPath)

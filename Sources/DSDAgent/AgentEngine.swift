@@ -137,7 +137,7 @@ final class AgentEngine {
     /// The connection closed (or never completed its handshake).
     func disconnected(_ handler: UpstreamHandler, wasAuthenticated: Bool) {
         if case .connected(let current, _) = link, current !== handler { return }
-        if wasAuthenticated {
+        if wasAuthenticated && !stopped {
             logger.warning("lost the directory; serving the replica as stale", metadata: ["server": "\(handler.endpoint)"])
         }
         link = .disconnected(since: Date())
@@ -256,7 +256,7 @@ final class AgentEngine {
     private func unreachableReason() -> String {
         switch link {
         case .disconnected(let since), .connecting(let since):
-            "no connection to the directory since \(since.formatted(.iso8601))"
+            "no connection to the directory since \(since.utcTimestamp)"
         case .connected:
             "connected"
         }
@@ -273,11 +273,11 @@ final class AgentEngine {
         case .connected(let handler, let since):
             add("state", "connected")
             add("directory", "\(handler.endpoint)")
-            add("connected_since", since.formatted(.iso8601))
+            add("connected_since", since.utcTimestamp)
         case .connecting(let since), .disconnected(let since):
             add("state", replica.seeded ? "stale" : "empty")
             add("directory", settings.servers.map(\.description).joined(separator: ","))
-            add("stale_since", since.formatted(.iso8601))
+            add("stale_since", since.utcTimestamp)
         }
         add("version", "\(directory.version)")
         add("tables", "\(directory.tableCount)")

@@ -32,6 +32,7 @@ public struct AgentSettings: Sendable {
     /// Where the replica is kept between runs, so an agent restarted while the directory is
     /// away still serves the last replica (marked stale). nil: no cache.
     public var cachePath: String?
+    /// The replica's settings. An agent serves no deltas, so it retains no changes.
     public var directory: Directory.Settings
     public var heartbeat: HeartbeatTracker.Settings
     /// First reconnect delay; doubled per failure up to `reconnectMax`, with ±50% jitter so a
@@ -64,7 +65,7 @@ public struct AgentSettings: Sendable {
 
     public init(
         servers: [Endpoint], hostName: String, clusterKey: ClusterKey, socketPath: String,
-        cachePath: String? = nil, directory: Directory.Settings = .default,
+        cachePath: String? = nil, directory: Directory.Settings = Directory.Settings(retainedChanges: 0),
         heartbeat: HeartbeatTracker.Settings = .default,
         reconnectMin: Duration = .milliseconds(50), reconnectMax: Duration = .seconds(2),
         requestTimeout: Duration = .seconds(5), pingInterval: Duration = PeerTiming.pingInterval,

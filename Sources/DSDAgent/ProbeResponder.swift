@@ -2,6 +2,7 @@ import DSDWire
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The agent's side of route probing: answers the directory's authenticated probe requests.
 ///
@@ -14,42 +15,82 @@ import NIOPosix
 ///
 /// A request is answered only when it authenticates, names this host and the route whose
 /// socket it arrived on, and is fresh for its directory session (`ProbeReplayGuard`).
-public enum ProbeResponder {
-    /// Binds the sockets on `loop`; closing the returned channels stops answering.
-    public static func start(settings: AgentSettings, loop: any EventLoop, logger: Logger) async -> [any Channel] {
-        guard settings.probePort != 0, !settings.routes.isEmpty else { return [] }
-        var channels: [any Channel] = []
-        var unbound: [UInt32] = []
+///
+/// NIO closes a datagram channel after most send errors (ENETUNREACH for a reply while the
+/// route's link is down, say); the responder then binds that socket again, so a link that
+/// comes back is answered on again.
+public final class ProbeResponder: Sendable {
+    /// A socket's purpose: one route's address, or the wildcard fallback.
+    enum Slot: Hashable, Sendable {
+        case route(UInt32, address: String)
+        case wildcard
+    }
+
+    struct State {
+        var stopped = false
+        var channels: [Slot: any Channel] = [:]
+    }
+
+    /// Wait before binding a closed socket again.
+    static let rebindDelay: Duration = .milliseconds(50)
+
+    private let settings: AgentSettings
+    private let loop: any EventLoop
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(settings: AgentSettings, loop: any EventLoop, logger: Logger) {
+        self.settings = settings
+        self.loop = loop
+        self.logger = logger
+    }
+
+    /// Binds the sockets; returns once each is bound or has failed.
+    public func start() async {
+        guard settings.probePort != 0, !settings.routes.isEmpty else { return }
+        var unbound = false
         for route in settings.routes {
             do {
-                channels.append(
-                    try await bind(host: route.address, routeIndex: route.index, settings: settings, loop: loop, logger: logger))
+                try await bind(.route(route.index, address: route.address)).get()
             } catch {
                 logger.warning(
                     "cannot bind the probe socket to the route address; answering on the wildcard address",
                     metadata: ["route": "\(route.index)=\(route.address)", "error": "\(error)"])
-                unbound.append(route.index)
+                unbound = true
             }
         }
-        if !unbound.isEmpty {
+        if unbound {
             do {
-                channels.append(
-                    try await bind(host: "0.0.0.0", routeIndex: nil, settings: settings, loop: loop, logger: logger))
+                try await bind(.wildcard).get()
             } catch {
                 logger.error("cannot bind the probe socket; routes will be marked invalid", metadata: ["error": "\(error)"])
             }
         }
-        logger.info("answering route probes", metadata: ["port": "\(settings.probePort)", "sockets": "\(channels.count)"])
-        return channels
+        let count = state.withLock { $0.channels.count }
+        logger.info("answering route probes", metadata: ["port": "\(settings.probePort)", "sockets": "\(count)"])
     }
 
-    private static func bind(
-        host: String, routeIndex: UInt32?, settings: AgentSettings, loop: any EventLoop, logger: Logger
-    ) async throws -> any Channel {
+    /// Closes every socket; nothing is bound again.
+    public func stop() async {
+        let channels = state.withLock { state in
+            state.stopped = true
+            defer { state.channels = [:] }
+            return Array(state.channels.values)
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    private func bind(_ slot: Slot) -> EventLoopFuture<Void> {
         let hostName = settings.hostName
         let key = settings.clusterKey
         let routes = Set(settings.routes.map(\.index))
-        return try await DatagramBootstrap(group: loop)
+        let logger = self.logger
+        let (host, routeIndex): (String, UInt32?) =
+            switch slot {
+            case .route(let index, let address): (address, index)
+            case .wildcard: ("0.0.0.0", nil)
+            }
+        return DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -58,7 +99,40 @@ public enum ProbeResponder {
                             hostName: hostName, key: key, routeIndex: routeIndex, routes: routes, logger: logger))
                 }
             }
-            .bind(host: host, port: Int(settings.probePort)).get()
+            .bind(host: host, port: Int(settings.probePort))
+            .map { channel in
+                let keep = self.state.withLock { state in
+                    guard !state.stopped else { return false }
+                    state.channels[slot] = channel
+                    return true
+                }
+                guard keep else {
+                    channel.close(promise: nil)
+                    return
+                }
+                channel.closeFuture.whenComplete { _ in self.closed(slot, channel) }
+            }
+    }
+
+    private func closed(_ slot: Slot, _ channel: any Channel) {
+        let rebind = state.withLock { state in
+            guard !state.stopped, let current = state.channels[slot], current === channel else { return false }
+            state.channels[slot] = nil
+            return true
+        }
+        guard rebind else { return }
+        logger.notice("probe socket closed; binding it again", metadata: ["slot": "\(slot)"])
+        rebindLater(slot)
+    }
+
+    private func rebindLater(_ slot: Slot) {
+        loop.scheduleTask(in: TimeAmount(Self.rebindDelay)) {
+            guard !self.state.withLock({ $0.stopped }) else { return }
+            self.bind(slot).whenFailure { error in
+                self.logger.warning("cannot bind the probe socket; retrying", metadata: ["slot": "\(slot)", "error": "\(error)"])
+                self.rebindLater(slot)
+            }
+        }
     }
 }
 

@@ -25,6 +25,9 @@ struct AgentCommand: AsyncParsableCommand {
               cat /dsd/find/MDS.1
             Reads are answered from the replica, also while the directory is unreachable
             (`dsd status` then says stale since when); writes fail at once in that case.
+            With `--route ADDRESS` once per network link (route 0 first), the directory probes
+            every link over UDP (`--probe-port`) and marks a dead one invalid in DSD_HOST_ROUTE,
+            so `find` everywhere switches to the host's next valid route.
             """
     )
 

@@ -18,6 +18,8 @@ struct RouteOptions: ParsableArguments {
     @Option(name: .long, help: "UDP port on which route probes are answered (default 7401 when --route is given).")
     var probePort: UInt16?
 
+    func validate() throws { _ = try announcements() }
+
     /// The routes to announce, indexed in the order given.
     func announcements() throws -> [RouteAnnouncement] {
         try route.enumerated().map { index, address in

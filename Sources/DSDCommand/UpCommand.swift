@@ -42,7 +42,7 @@ struct UpCommand: AsyncParsableCommand {
         let bound = try await server.start()
         let settings = AgentSettings(
             servers: [.init(host: host, port: bound)], hostName: agent.host, clusterKey: key,
-            socketPath: agent.socket, cachePath: agent.cache,
+            socketPath: agent.socket, cachePath: agent.cache ?? data + "/replica.cache",
             socketGroup: mount.writerGroup == 0 ? nil : mount.writerGroup)
         let service = try Agent(settings: settings, logger: logger)
         var services: [any Service] = [server, service]

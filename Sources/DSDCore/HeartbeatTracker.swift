@@ -59,6 +59,10 @@ public struct HeartbeatTracker: Sendable {
         deadlines.deadline(of: EntryRef(table: table, key: key))
     }
 
+    /// Every entry touched and not forgotten, with its Time_Max (armed or expired): what the
+    /// agent leases at the directory.
+    public var tracked: [EntryRef: Duration] { timeMax }
+
     /// The Time_Max a touch without one would use for this entry.
     public func timeMax(table: TableID, key: String) -> Duration {
         timeMax[EntryRef(table: table, key: key)] ?? settings.defaultTimeMax

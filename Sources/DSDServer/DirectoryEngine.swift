@@ -36,6 +36,10 @@ final class DirectoryEngine {
     /// is accepted and the server stops.
     private(set) var failure: LogError?
     var onFatal: ((LogError) -> Void)?
+    /// Lost-agent detection (`DirectoryEngine+Liveness.swift`).
+    var liveness: LivenessDriver
+    /// Route probing (`RouteProber`); nil until the directory starts it.
+    var routeProber: RouteProber?
 
     init(loop: any EventLoop, directory: Directory, writer: LogWriter, settings: ServerSettings, logger: Logger) {
         self.loop = loop
@@ -45,6 +49,7 @@ final class DirectoryEngine {
         self.settings = settings
         self.logger = logger
         self.lastDurableLSN = writer.durableLSN
+        self.liveness = LivenessDriver(settings: settings.liveness, now: Self.livenessNow())
     }
 
     var peerCount: Int { peers.count }
@@ -59,6 +64,8 @@ final class DirectoryEngine {
     func remove(_ peer: PeerConnection) {
         loop.preconditionInEventLoop()
         peers[ObjectIdentifier(peer)] = nil
+        livenessDisconnected(peer)
+        routeProber?.connectionGone(ObjectIdentifier(peer))
     }
 
     func sync(_ peer: PeerConnection, from version: Version?) {
@@ -69,6 +76,8 @@ final class DirectoryEngine {
     /// An agent told who it is (boot id) and which routes its host has.
     func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
         loop.preconditionInEventLoop()
+        livenessConnected(peer, host: name, bootID: announce.bootID)
+        routeProber?.announced(owner: ObjectIdentifier(peer), host: name, announce)
         logger.info(
             "agent announced",
             metadata: [
@@ -101,7 +110,31 @@ final class DirectoryEngine {
             return
         }
         append(change, reply: (ObjectIdentifier(peer), id))
-        for derived in Promotion.decide(before: before, after: directory, change: change, settings: settings.promotion) {
+        livenessWrote(peer, mutation)
+        promote(before: before, change: change)
+    }
+
+    /// Commits a write the directory decides itself (a lost agent's entry marked invalid)
+    /// through the same path as requests, promotion included; nobody waits for an answer.
+    func commitDerived(_ mutation: Mutation) {
+        loop.preconditionInEventLoop()
+        guard failure == nil else { return }
+        let before = directory
+        let change: Change
+        do throws(DirectoryError) {
+            change = try directory.commit(mutation)
+        } catch {
+            logger.error("derived write refused", metadata: ["error": "\(error)"])
+            return
+        }
+        append(change, reply: nil)
+        promote(before: before, change: change)
+    }
+
+    private func promote(before: Directory, change: Change) {
+        let derivedChanges = Promotion.decide(
+            before: before, after: directory, change: change, settings: settings.promotion)
+        for derived in derivedChanges {
             do throws(DirectoryError) {
                 append(try directory.commit(derived), reply: nil)
             } catch {

@@ -34,9 +34,10 @@ public final class DirectoryServer: Service, Sendable {
     public func start() async throws -> Int {
         let (history, writer) = try WriteAheadLog.open(
             directory: settings.dataDirectory, settings: settings.log, logger: logger, as: ReplayedHistory.self)
-        // A directory that starts empty picks an epoch from the wall clock, so that its history
-        // is distinguishable from any earlier one whose replicas might still be around.
-        let newEpoch = UInt64(max(1, Date().timeIntervalSince1970))
+        // A directory that starts empty picks an epoch from the wall clock (seconds since
+        // 2025, a 4-byte varint on the wire), so that its history is distinguishable from any
+        // earlier one whose replicas might still be around.
+        let newEpoch = UInt64(max(1, Date().timeIntervalSince1970 - 1_735_689_600))
         let directory = try history.directory(settings: settings.directory, newEpoch: newEpoch)
         logger.info(
             "directory opened",
@@ -51,6 +52,10 @@ public final class DirectoryServer: Service, Sendable {
             let engine = DirectoryEngine(
                 loop: loop, directory: directory, writer: writer, settings: settings, logger: logger)
             return NIOLoopBound(engine, eventLoop: loop)
+        }.get()
+        // Route probing starts before the listener, so every announce finds the prober.
+        try await loop.flatSubmit {
+            RouteProber.start(engine: engine.value).map { engine.value.routeProber = $0 }
         }.get()
         let connections = ManagedAtomicCounter()
         let channel = try await ServerBootstrap(group: group)

@@ -75,6 +75,10 @@ final class PeerConnection: ChannelInboundHandler {
             engine.sync(self, from: from)
         case .announce(let announce):
             engine.announced(self, name: peerName, announce)
+        case .lease(let table, let key, let timeMaxMillis):
+            engine.livenessLeased(self, table: table, key: key, timeMaxMillis: timeMaxMillis)
+        case .unlease(let table, let key):
+            engine.livenessUnleased(self, table: table, key: key)
         case .request(let id, let request):
             engine.submit(request, id: id, from: self)
         case .ping(let value):

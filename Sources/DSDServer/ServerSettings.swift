@@ -22,14 +22,19 @@ public struct ServerSettings: Sendable {
     /// A connection that has not authenticated within this time is closed (half-open or
     /// hostile peers must not pin resources).
     public var handshakeTimeout: Duration
-    /// An authenticated peer that sends nothing (agents ping every second) for this long is
-    /// considered gone and its connection closed.
+    /// An authenticated peer that sends nothing for this long is considered gone and its
+    /// connection closed. Defaults to `PeerTiming.idleTimeout`, five of the agents' ping
+    /// intervals; the agent's leases then expire after `liveness.agentTimeout`.
     public var idleTimeout: Duration
     /// A snapshot of the directory is written to the log, and older segments compacted,
     /// after this many changes.
     public var snapshotEvery: Int
     /// Most simultaneous connections; further connects are refused at accept.
     public var maxConnections: Int
+    /// Lost-agent detection: how long a disconnected agent's heartbeated entries stay valid.
+    public var liveness: AgentLiveness.Settings = .default
+    /// Route probing (`RouteProber`): probe interval, K, reply deadline.
+    public var routeProbing: RouteLiveness.Settings = .default
 
     public init(
         host: String = "127.0.0.1",
@@ -42,7 +47,7 @@ public struct ServerSettings: Sendable {
         promotion: Promotion.Settings = .default,
         maxPendingBytesPerPeer: Int = 1 << 20,
         handshakeTimeout: Duration = .seconds(5),
-        idleTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = PeerTiming.idleTimeout,
         snapshotEvery: Int = 50_000,
         maxConnections: Int = 20_000
     ) {

@@ -11,8 +11,11 @@ public struct HarnessError: Error, CustomStringConvertible {
 public final class TempDirectory {
     public let path: String
 
-    public init() throws {
-        var template = Array("/tmp/dsd-it-XXXXXX".utf8CString)
+    /// Where test directories are made unless a suite names its own prefix.
+    public static let defaultPrefix = "/tmp/dsd-it-"
+
+    public init(prefix: String = TempDirectory.defaultPrefix) throws {
+        var template = Array((prefix + "XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw HarnessError("mkdtemp failed: \(String(cString: strerror(errno)))")
         }
@@ -81,6 +84,13 @@ public final class ChildProcess {
         process.waitUntilExit()
     }
 
+    /// SIGTERM (a graceful shutdown: an agent unmounts), then SIGKILL after `grace`.
+    public func stop(grace: Duration = .seconds(3)) {
+        guard process.isRunning else { return }
+        signal(SIGTERM)
+        if !waitForExit(within: grace) { kill() }
+    }
+
     /// Waits up to `timeout` for the process to exit; true if it did.
     public func waitForExit(within timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -121,9 +131,15 @@ public struct CommandOutcome: CustomStringConvertible {
 public func runDSD(_ arguments: [String], in directory: TempDirectory, timeout: Duration = .seconds(15)) throws
     -> CommandOutcome
 {
+    try run(try DSDBinary.path(), arguments, in: directory, timeout: timeout)
+}
+
+/// Runs `executable` with `arguments` to completion (or kills it at `timeout`).
+public func run(_ executable: String, _ arguments: [String], in directory: TempDirectory, timeout: Duration = .seconds(15))
+    throws -> CommandOutcome
+{
     let start = ContinuousClock.now
-    let child = try ChildProcess(
-        name: "cmd", executable: try DSDBinary.path(), arguments: arguments, logDirectory: directory.path)
+    let child = try ChildProcess(name: "cmd", executable: executable, arguments: arguments, logDirectory: directory.path)
     let exited = child.waitForExit(within: timeout)
     if !exited { child.kill() }
     let outcome = CommandOutcome(
@@ -132,6 +148,34 @@ public func runDSD(_ arguments: [String], in directory: TempDirectory, timeout: 
     try? FileManager.default.removeItem(atPath: child.stdoutPath)
     try? FileManager.default.removeItem(atPath: child.stderrPath)
     return outcome
+}
+
+/// System tools the tests run, by absolute path (no environment lookups).
+public enum SystemTool {
+    public static func path(_ name: String) throws -> String {
+        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw HarnessError("\(name) is not installed")
+    }
+}
+
+/// The whole contents of a file read the way `cat` reads it (open, read to EOF, close); nil
+/// on any error.
+public func readFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 { return nil }
+        if count == 0 { break }
+        bytes += chunk[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Polls `condition` every `interval` until it holds or `limit` passes; returns how long it took,

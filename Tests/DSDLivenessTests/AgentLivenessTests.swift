@@ -1,0 +1,177 @@
+import DSDTestSupport
+import DSDCore
+import Testing
+
+/// Transition table of `AgentLiveness`, with explicit instants.
+@Suite struct AgentLivenessTests {
+    let table = TableID(rawValue: 7)
+    let settings = AgentLiveness.Settings(agentTimeout: .seconds(1))
+
+    func at(_ millis: UInt64) -> Instant { Instant(nanoseconds: millis * 1_000_000) }
+
+    /// An agent HOST9 (boot 1, connection 100) holding leases on MDS.1.0 and MDS.2.0.
+    func leased(start: Instant? = nil, leaseAt: UInt64 = 1_000, timeMax: Duration = .milliseconds(300))
+        -> AgentLiveness
+    {
+        var machine = AgentLiveness(settings: settings)
+        if let start { #expect(machine.onStart(now: start).isEmpty) }
+        #expect(machine.onConnected(host: "HOST9", bootID: 1, connection: 100, now: at(leaseAt)).isEmpty)
+        for key in ["MDS.1.0", "MDS.2.0"] {
+            let directives = machine.onLease(
+                host: "HOST9", connection: 100, table: table, key: key, timeMax: timeMax, value: "HOST9:\(key)",
+                now: at(leaseAt))
+            #expect(directives.isEmpty)
+        }
+        return machine
+    }
+
+    var bothInvalid: [AgentLivenessDirective] {
+        [
+            .markInvalid(table, key: "MDS.1.0", value: "HOST9:MDS.1.0"),
+            .markInvalid(table, key: "MDS.2.0", value: "HOST9:MDS.2.0"),
+        ]
+    }
+
+    @Test func expiryExactlyAtTheBound() {
+        var machine = leased()
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(2_000)) == [.armTimer(at: at(3_000))])
+        #expect(machine.nextDeadline == at(3_000))
+        let early = machine.onTick(now: Instant(nanoseconds: at(3_000).nanoseconds - 1))
+        #expect(early == [.armTimer(at: at(3_000))])
+        #expect(machine.onTick(now: at(3_000)) == bothInvalid)
+        #expect(machine.agents["HOST9"] == nil)
+        #expect(machine.nextDeadline == nil)
+        #expect(machine.onTick(now: at(10_000)).isEmpty)
+    }
+
+    @Test func connectedAgentNeverExpires() {
+        var machine = leased()
+        #expect(machine.nextDeadline == nil)
+        #expect(machine.onTick(now: at(1_000_000)).isEmpty)
+        #expect(machine.leaseCount == 2)
+    }
+
+    @Test func reconnectWithSameBootCancelsExpiry() {
+        var machine = leased()
+        _ = machine.onDisconnected(host: "HOST9", connection: 100, now: at(2_000))
+        #expect(machine.onConnected(host: "HOST9", bootID: 1, connection: 101, now: at(2_999)).isEmpty)
+        #expect(machine.nextDeadline == nil)
+        #expect(machine.onTick(now: at(3_000)).isEmpty)
+        #expect(machine.leaseCount == 2)
+        // The old connection's late close changes nothing; the new one's starts the timeout.
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(3_100)).isEmpty)
+        #expect(machine.onDisconnected(host: "HOST9", connection: 101, now: at(4_000)) == [.armTimer(at: at(5_000))])
+        #expect(machine.onTick(now: at(5_000)) == bothInvalid)
+    }
+
+    @Test func lateCloseOfAReplacedConnectionIsIgnored() {
+        var machine = leased()
+        // The agent reconnected before the directory saw the old socket close.
+        #expect(machine.onConnected(host: "HOST9", bootID: 1, connection: 101, now: at(1_500)).isEmpty)
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(1_600)).isEmpty)
+        #expect(machine.nextDeadline == nil)
+        #expect(machine.onTick(now: at(9_000)).isEmpty)
+    }
+
+    @Test func restartWithNewBootInvalidatesAtOnce() {
+        var machine = leased()
+        _ = machine.onDisconnected(host: "HOST9", connection: 100, now: at(2_000))
+        let directives = machine.onConnected(host: "HOST9", bootID: 2, connection: 101, now: at(2_100))
+        #expect(directives == bothInvalid)
+        #expect(machine.agents["HOST9"]?.bootID == 2)
+        #expect(machine.leaseCount == 0)
+        #expect(machine.onTick(now: at(3_000)).isEmpty)
+    }
+
+    @Test func restartWhileStillConnectedInvalidatesAtOnce() {
+        var machine = leased()
+        // The new process connects before the directory noticed the old one's socket close.
+        #expect(machine.onConnected(host: "HOST9", bootID: 2, connection: 101, now: at(1_200)) == bothInvalid)
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(1_300)).isEmpty)
+    }
+
+    @Test func restartIgnoresTheGraceFloor() {
+        var machine = leased(start: at(0), leaseAt: 100, timeMax: .seconds(3))
+        #expect(machine.onConnected(host: "HOST9", bootID: 2, connection: 101, now: at(200)) == bothInvalid)
+    }
+
+    @Test func noExpiryInsideTheGracePeriod() {
+        // Started at 0; leased at 100 ms with Time_Max 3 s: floor = 0 + 3 s + 1 s = 4 s.
+        var machine = leased(start: at(0), leaseAt: 100, timeMax: .seconds(3))
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(200)) == [.armTimer(at: at(4_000))])
+        #expect(machine.onTick(now: at(1_200)) == [.armTimer(at: at(4_000))])
+        #expect(machine.onTick(now: at(3_999)) == [.armTimer(at: at(4_000))])
+        #expect(machine.onTick(now: at(4_000)) == bothInvalid)
+    }
+
+    @Test func graceFloorIsMeasuredFromTheStartNotFromTheLease() {
+        // Started at 0; leased at 3.5 s with Time_Max 3 s: floor 4 s; disconnect at 3.6 s →
+        // the agent timeout (4.6 s) is later than the floor and wins.
+        var machine = leased(start: at(0), leaseAt: 3_500, timeMax: .seconds(3))
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(3_600)) == [.armTimer(at: at(4_600))])
+        #expect(machine.onTick(now: at(4_599)) == [.armTimer(at: at(4_600))])
+        #expect(machine.onTick(now: at(4_600)) == bothInvalid)
+    }
+
+    @Test func leaseLearnedAfterTheGraceHasNoFloor() {
+        var machine = leased(start: at(0), leaseAt: 10_000, timeMax: .seconds(3))
+        #expect(machine.agents["HOST9"]?.leases.values.allSatisfy { $0.notBefore == nil } == true)
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(10_100)) == [.armTimer(at: at(11_100))])
+    }
+
+    @Test func unleaseForgetsTheEntry() {
+        var machine = leased()
+        #expect(machine.onUnlease(host: "HOST9", connection: 100, table: table, key: "MDS.1.0", now: at(1_100)).isEmpty)
+        _ = machine.onDisconnected(host: "HOST9", connection: 100, now: at(2_000))
+        #expect(machine.onTick(now: at(3_000)) == [.markInvalid(table, key: "MDS.2.0", value: "HOST9:MDS.2.0")])
+    }
+
+    @Test func leaseFromAnUnknownOrReplacedConnectionIsIgnored() {
+        var machine = leased()
+        _ = machine.onLease(
+            host: "HOST9", connection: 99, table: table, key: "MDS.3.0", timeMax: .seconds(1), value: "v",
+            now: at(1_100))
+        _ = machine.onLease(
+            host: "HOST5", connection: 5, table: table, key: "MDS.3.0", timeMax: .seconds(1), value: "v", now: at(1_100)
+        )
+        #expect(machine.leaseCount == 2)
+        #expect(machine.agents["HOST5"] == nil)
+    }
+
+    @Test func writesByTheHolderMoveTheProtectedValue() {
+        var machine = leased()
+        machine.onWrite(host: "HOST9", table: table, key: "MDS.1.0", value: "HOST9:2000")
+        machine.onWrite(host: "HOST5", table: table, key: "MDS.2.0", value: "HOST5:2000")
+        machine.onWrite(host: "HOST9", table: table, key: "MDS.9.0", value: "not leased")
+        _ = machine.onDisconnected(host: "HOST9", connection: 100, now: at(2_000))
+        #expect(
+            machine.onTick(now: at(3_000)) == [
+                .markInvalid(table, key: "MDS.1.0", value: "HOST9:2000"),
+                .markInvalid(table, key: "MDS.2.0", value: "HOST9:MDS.2.0"),
+            ])
+        #expect(machine.leaseCount == 0)
+    }
+
+    @Test func anAgentWithoutLeasesIsForgottenAfterTheTimeout() {
+        var machine = AgentLiveness(settings: settings)
+        _ = machine.onConnected(host: "HOST3", bootID: 4, connection: 1, now: at(0))
+        #expect(machine.onDisconnected(host: "HOST3", connection: 1, now: at(100)) == [.armTimer(at: at(1_100))])
+        #expect(machine.onTick(now: at(1_100)).isEmpty)
+        #expect(machine.agents.isEmpty)
+    }
+
+    @Test func twoAgentsExpireIndependently() {
+        var machine = leased()
+        _ = machine.onConnected(host: "HOST5", bootID: 8, connection: 200, now: at(1_000))
+        _ = machine.onLease(
+            host: "HOST5", connection: 200, table: table, key: "MDS.1.1", timeMax: .seconds(1), value: "HOST5:1",
+            now: at(1_000))
+        _ = machine.onDisconnected(host: "HOST5", connection: 200, now: at(1_500))
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(2_000)) == [.armTimer(at: at(2_500))])
+        #expect(
+            machine.onTick(now: at(2_500)) == [
+                .markInvalid(table, key: "MDS.1.1", value: "HOST5:1"), .armTimer(at: at(3_000)),
+            ])
+        #expect(machine.onTick(now: at(3_000)) == bothInvalid)
+    }
+}
