@@ -12,9 +12,9 @@ import DSDWire
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 public final class Agent: Service, Sendable {
     public let settings: AgentSettings
@@ -39,11 +39,13 @@ public final class Agent: Service, Sendable {
                 if let snapshot = try ReplicaCache.load(path: path) {
                     directory = try Directory(snapshot: snapshot, settings: settings.directory)
                     seeded = true
-                    logger.info("replica loaded from cache (stale until the directory answers)",
-                                metadata: ["version": "\(snapshot.version)", "cache": "\(path)"])
+                    logger.info(
+                        "replica loaded from cache (stale until the directory answers)",
+                        metadata: ["version": "\(snapshot.version)", "cache": "\(path)"])
                 }
             } catch {
-                logger.warning("ignoring unreadable replica cache", metadata: ["cache": "\(path)", "error": "\(error)"])
+                logger.warning(
+                    "ignoring unreadable replica cache", metadata: ["cache": "\(path)", "error": "\(error)"])
             }
         }
         let replica = Replica(directory: directory, seeded: seeded)
@@ -53,7 +55,9 @@ public final class Agent: Service, Sendable {
         let loop = group.next()
         self.loop = loop
         self.engine = try loop.submit {
-            NIOLoopBound(AgentEngine(loop: loop, group: group, settings: settings, replica: replica, logger: logger), eventLoop: loop)
+            NIOLoopBound(
+                AgentEngine(loop: loop, group: group, settings: settings, replica: replica, logger: logger),
+                eventLoop: loop)
         }.wait()
     }
 
@@ -92,12 +96,18 @@ public final class Agent: Service, Sendable {
     }
 
     public func shutdown() async throws {
-        guard let channel = listener.withLock({ value in defer { value = nil }; return value }) else { return }
+        guard
+            let channel = listener.withLock({ value in
+                defer { value = nil }; return value
+            })
+        else { return }
         cacheTask.withLock { $0?.cancel() }
         let engine = self.engine
         try? await loop.submit { engine.value.stop() }.get()
         try? await channel.close()
-        await probeResponder.withLock({ value in defer { value = nil }; return value })?.stop()
+        await probeResponder.withLock({ value in
+            defer { value = nil }; return value
+        })?.stop()
         writeCache(force: true)
         try await group.shutdownGracefully()
         unlink(settings.socketPath)
@@ -108,7 +118,9 @@ public final class Agent: Service, Sendable {
     private func startCacheWriter() {
         guard settings.cachePath != nil else { return }
         let engine = self.engine
-        let task = loop.scheduleRepeatedTask(initialDelay: TimeAmount(settings.cacheInterval), delay: TimeAmount(settings.cacheInterval)) {
+        let task = loop.scheduleRepeatedTask(
+            initialDelay: TimeAmount(settings.cacheInterval), delay: TimeAmount(settings.cacheInterval)
+        ) {
             [weak self] _ in
             guard engine.value.cacheDirty, engine.value.replica.seeded else { return }
             engine.value.cacheDirty = false
@@ -149,7 +161,8 @@ public final class Agent: Service, Sendable {
 
     public func delete(table: String, key: String) throws(AgentError) -> Version {
         if replica.read({ $0.entry(table: table, key: key) }) == nil {
-            throw replica.read({ $0.table(named: table) }) == nil ? .noSuchTable(table) : .notFound(table: table, key: key)
+            throw replica.read({ $0.table(named: table) }) == nil
+                ? .noSuchTable(table) : .notFound(table: table, key: key)
         }
         return try wait { $0.submit(table: table) { .delete($0, key: key) } }
     }
@@ -179,7 +192,8 @@ public final class Agent: Service, Sendable {
         let deadline = ContinuousClock.now + timeout
         let engine = self.engine
         while ContinuousClock.now < deadline {
-            let ready = (try? await loop.submit { engine.value.isConnected && engine.value.replica.seeded }.get()) ?? false
+            let ready =
+                (try? await loop.submit { engine.value.isConnected && engine.value.replica.seeded }.get()) ?? false
             if ready { return true }
             try? await Task.sleep(for: .milliseconds(5))
         }
@@ -191,7 +205,9 @@ public final class Agent: Service, Sendable {
         return (try? loop.submit { engine.value.status() }.wait()) ?? []
     }
 
-    private func wait(_ body: @escaping @Sendable (AgentEngine) -> EventLoopFuture<Version>) throws(AgentError) -> Version {
+    private func wait(_ body: @escaping @Sendable (AgentEngine) -> EventLoopFuture<Version>) throws(AgentError)
+        -> Version
+    {
         let engine = self.engine
         do {
             return try loop.flatSubmit { body(engine.value) }.wait()

@@ -71,7 +71,8 @@ extension AgentEngine {
             entry.valid = false
             logger.info("heartbeat missed; marking invalid", metadata: ["table.id": "\(id)", "key": "\(key)"])
             submit(.put(id, entry)).whenFailure { [logger] error in
-                logger.error("could not mark a missed heartbeat invalid", metadata: ["key": "\(key)", "error": "\(error)"])
+                logger.error(
+                    "could not mark a missed heartbeat invalid", metadata: ["key": "\(key)", "error": "\(error)"])
             }
         }
         rearmHeartbeatTimer()

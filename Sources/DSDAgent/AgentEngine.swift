@@ -127,7 +127,9 @@ final class AgentEngine {
         link = .connected(handler, since: Date())
         logger.info(
             "connected to directory",
-            metadata: ["server": "\(handler.endpoint)", "resume": "\(replica.resumeVersion.map { "\($0)" } ?? "snapshot")"])
+            metadata: [
+                "server": "\(handler.endpoint)", "resume": "\(replica.resumeVersion.map { "\($0)" } ?? "snapshot")",
+            ])
         handler.send(
             .announce(Announce(bootID: settings.bootID, probePort: settings.probePort, routes: settings.routes)))
         sendLeases(handler)
@@ -138,7 +140,8 @@ final class AgentEngine {
     func disconnected(_ handler: UpstreamHandler, wasAuthenticated: Bool) {
         if case .connected(let current, _) = link, current !== handler { return }
         if wasAuthenticated && !stopped {
-            logger.warning("lost the directory; serving the replica as stale", metadata: ["server": "\(handler.endpoint)"])
+            logger.warning(
+                "lost the directory; serving the replica as stale", metadata: ["server": "\(handler.endpoint)"])
         }
         link = .disconnected(since: Date())
         failAllPending(.unavailable("connection to the directory lost; the outcome of this write is unknown"))

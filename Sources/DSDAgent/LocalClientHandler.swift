@@ -37,7 +37,8 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .clientRequest(let id, let request) = unwrapInboundIn(data) else {
-            context.writeAndFlush(wrapOutboundOut(.error(.malformed, message: "expected a client request")), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.error(.malformed, message: "expected a client request")), promise: nil)
             context.close(promise: nil)
             return
         }
@@ -98,7 +99,9 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
             case .failure(let error): fail(id, error)
             }
         case .watch(let table, let prefix):
-            guard replica.read({ $0.table(named: table) != nil }) else { return fail(id, AgentError.noSuchTable(table)) }
+            guard replica.read({ $0.table(named: table) != nil }) else {
+                return fail(id, AgentError.noSuchTable(table))
+            }
             watchID = id
             engine.addWatcher(self, table: table, prefix: prefix)
             reply(id, .ok(nil))
@@ -111,13 +114,15 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
                 let entries = directory.table(named: name)?.allEntries ?? []
                 if entries.isEmpty { chunks.append((name, [])) }
                 for start in stride(from: 0, to: entries.count, by: WireLimits.maxEntriesPerFrame) {
-                    chunks.append((name, Array(entries[start..<min(entries.count, start + WireLimits.maxEntriesPerFrame)])))
+                    chunks.append(
+                        (name, Array(entries[start..<min(entries.count, start + WireLimits.maxEntriesPerFrame)])))
                 }
             }
             if chunks.isEmpty { return reply(id, .ok(nil)) }
             for (index, chunk) in chunks.enumerated() {
                 context?.write(
-                    wrapOutboundOut(.clientReply(id: id, .tableEntries(table: chunk.0, chunk.1, more: index < chunks.count - 1))),
+                    wrapOutboundOut(
+                        .clientReply(id: id, .tableEntries(table: chunk.0, chunk.1, more: index < chunks.count - 1))),
                     promise: nil)
             }
             context?.flush()
@@ -145,7 +150,9 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
         var start = 0
         while start < entries.count {
             let end = min(entries.count, start + WireLimits.maxEntriesPerFrame)
-            context?.write(wrapOutboundOut(.clientReply(id: id, make(Array(entries[start..<end]), end < entries.count))), promise: nil)
+            context?.write(
+                wrapOutboundOut(.clientReply(id: id, make(Array(entries[start..<end]), end < entries.count))),
+                promise: nil)
             start = end
         }
         context?.flush()

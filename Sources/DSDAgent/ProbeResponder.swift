@@ -63,7 +63,8 @@ public final class ProbeResponder: Sendable {
             do {
                 try await bind(.wildcard).get()
             } catch {
-                logger.error("cannot bind the probe socket; routes will be marked invalid", metadata: ["error": "\(error)"])
+                logger.error(
+                    "cannot bind the probe socket; routes will be marked invalid", metadata: ["error": "\(error)"])
             }
         }
         let count = state.withLock { $0.channels.count }
@@ -129,7 +130,8 @@ public final class ProbeResponder: Sendable {
         loop.scheduleTask(in: TimeAmount(Self.rebindDelay)) {
             guard !self.state.withLock({ $0.stopped }) else { return }
             self.bind(slot).whenFailure { error in
-                self.logger.warning("cannot bind the probe socket; retrying", metadata: ["slot": "\(slot)", "error": "\(error)"])
+                self.logger.warning(
+                    "cannot bind the probe socket; retrying", metadata: ["slot": "\(slot)", "error": "\(error)"])
                 self.rebindLater(slot)
             }
         }
@@ -160,13 +162,15 @@ final class ProbeAnswerHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         guard let request = try? Probe(decoding: envelope.data, key: key), request.kind == .request,
-            request.host == hostName, routeIndex.map({ $0 == request.routeIndex }) ?? routes.contains(request.routeIndex),
+            request.host == hostName,
+            routeIndex.map({ $0 == request.routeIndex }) ?? routes.contains(request.routeIndex),
             replayGuard.admit(request), let reply = try? request.reply.encoded(key: key)
         else {
             logger.trace("ignoring datagram", metadata: ["from": "\(envelope.remoteAddress)"])
             return
         }
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -28,7 +28,8 @@ public final class AgentClient {
     private var buffer = ByteBuffer()
     private var nextID: UInt64 = 1
 
-    public init(socketPath: String = AgentClient.defaultSocketPath, timeout: Duration = .seconds(5)) throws(ClientError) {
+    public init(socketPath: String = AgentClient.defaultSocketPath, timeout: Duration = .seconds(5)) throws(ClientError)
+    {
         self.path = socketPath
         self.timeout = timeout
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -45,7 +46,9 @@ public final class AgentClient {
             raw[bytes.count] = 0
         }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             let reason = Self.errnoText()
@@ -148,7 +151,9 @@ public final class AgentClient {
     /// A heartbeat (FIG. 5C); `timeMax` nil reuses the entry's last Time_Max.
     @discardableResult
     public func heartbeat(table: String, key: String, timeMax: Duration?) throws(ClientError) -> Version? {
-        let millis = timeMax.map { UInt64($0.components.seconds) * 1000 + UInt64($0.components.attoseconds / 1_000_000_000_000_000) }
+        let millis = timeMax.map {
+            UInt64($0.components.seconds) * 1000 + UInt64($0.components.attoseconds / 1_000_000_000_000_000)
+        }
         return try okVersion(.heartbeat(table: table, key: key, timeMaxMillis: millis))
     }
 
@@ -193,7 +198,9 @@ public final class AgentClient {
         let bytes = Array(out.readableBytesView)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[offset...].withUnsafeBytes {
+                Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw .agentUnreachable(path: path, reason: Self.errnoText()) }
             offset += n
@@ -234,7 +241,8 @@ public final class AgentClient {
         if let deadline {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { throw .timedOut }
-            waitMillis = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+            waitMillis = Int32(
+                clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
         }
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&poller, 1, waitMillis)
@@ -246,7 +254,9 @@ public final class AgentClient {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 && errno == EINTR { return }
-        guard n > 0 else { throw .agentUnreachable(path: path, reason: n == 0 ? "the agent closed the connection" : Self.errnoText()) }
+        guard n > 0 else {
+            throw .agentUnreachable(path: path, reason: n == 0 ? "the agent closed the connection" : Self.errnoText())
+        }
         buffer.writeBytes(chunk[0..<n])
     }
 

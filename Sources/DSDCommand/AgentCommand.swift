@@ -8,7 +8,9 @@ import ServiceLifecycle
 struct AgentOptions: ParsableArguments {
     @Option(name: .long, help: "Unix socket for local clients.")
     var socket = AgentClient.defaultSocketPath
-    @Option(name: .long, help: "Replica cache file (kept so a restarted agent serves the last replica while the directory is away).")
+    @Option(
+        name: .long,
+        help: "Replica cache file (kept so a restarted agent serves the last replica while the directory is away).")
     var cache: String?
     @Option(name: .long, help: "This host's name, e.g. HOST9 (default: the machine's host name).")
     var host = localHostName()

@@ -66,7 +66,8 @@ struct LsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List a table's entries whose key starts with PREFIX (all without one), in key order.",
-        discussion: "Example: dsd ls DSD_HOST_ROUTE HOST9.   →   HOST9.0 16.7.13.1 1 …\n         dsd ls   (no table: list the tables)"
+        discussion:
+            "Example: dsd ls DSD_HOST_ROUTE HOST9.   →   HOST9.0 16.7.13.1 1 …\n         dsd ls   (no table: list the tables)"
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "Table name; omit to list the tables.") var table: String?
@@ -88,7 +89,8 @@ struct FindCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "find",
         abstract: "Print the complete route of an instance's current primary.",
-        discussion: "Example: dsd find MDS.1   →   16.7.13.1:1872\nExit 1: no such instance; exit 3: no valid server or route."
+        discussion:
+            "Example: dsd find MDS.1   →   16.7.13.1:1872\nExit 1: no such instance; exit 3: no valid server or route."
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "Service instance (MDS.1), server instance (MDS.1.1) or any server-table key.") var instance: String

@@ -1,7 +1,6 @@
 import ArgumentParser
 import DSDClient
 import DSDWire
-
 import Foundation
 
 /// Exit codes a script can rely on, and the mapping from typed errors to them.
@@ -25,7 +24,10 @@ enum ExitStatus {
         guard let error = error as? ClientError else { return (other, "\(error)") }
         switch error {
         case .agentUnreachable(let path, let reason):
-            return (agentUnreachable, "cannot reach the agent at \(path): \(reason) (is `dsd agent` or `dsd up` running? --socket selects another)")
+            return (
+                agentUnreachable,
+                "cannot reach the agent at \(path): \(reason) (is `dsd agent` or `dsd up` running? --socket selects another)"
+            )
         case .timedOut:
             return (notCommitted, "timed out waiting for the agent")
         case .protocolError(let text):

@@ -37,7 +37,8 @@ struct UpCommand: AsyncParsableCommand {
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey ?? data + "/cluster.key", create: true)
         let server = DirectoryServer(
-            settings: ServerSettings(host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host),
+            settings: ServerSettings(
+                host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host),
             logger: logger)
         let bound = try await server.start()
         let settings = AgentSettings(

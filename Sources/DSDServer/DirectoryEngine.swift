@@ -1,7 +1,7 @@
 import DSDCore
 import DSDLog
-import Foundation
 import DSDWire
+import Foundation
 import Logging
 import NIOCore
 

@@ -12,9 +12,9 @@ import DSDWire
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 public final class DirectoryServer: Service, Sendable {
     public let settings: ServerSettings
@@ -64,7 +64,8 @@ public final class DirectoryServer: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(
                 .writeBufferWaterMark,
-                value: .init(low: settings.maxPendingBytesPerPeer / 2, high: settings.maxPendingBytesPerPeer))
+                value: .init(low: settings.maxPendingBytesPerPeer / 2, high: settings.maxPendingBytesPerPeer)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard connections.increment() <= settings.maxConnections else {
@@ -99,7 +100,11 @@ public final class DirectoryServer: Service, Sendable {
 
     /// Stops serving and closes the log.
     public func shutdown() async throws {
-        guard let (channel, _) = started.withLock({ value in defer { value = nil }; return value }) else {
+        guard
+            let (channel, _) = started.withLock({ value in
+                defer { value = nil }; return value
+            })
+        else {
             return
         }
         logger.info("shutting down")
@@ -112,6 +117,10 @@ public final class DirectoryServer: Service, Sendable {
 final class ManagedAtomicCounter: Sendable {
     private let value = Mutex(0)
 
-    func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        value.withLock {
+            $0 += 1; return $0
+        }
+    }
     func decrement() { value.withLock { $0 -= 1 } }
 }

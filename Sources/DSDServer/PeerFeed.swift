@@ -39,7 +39,8 @@ struct PeerFeed: Sendable {
     }
 
     /// Changes up to `durable` were committed durably, oldest first.
-    mutating func onDurable(_ changes: [Change], directory: Directory, durable: Version, writable: Bool) -> [Directive] {
+    mutating func onDurable(_ changes: [Change], directory: Directory, durable: Version, writable: Bool) -> [Directive]
+    {
         switch state {
         case .idle, .stalled:
             return []

@@ -26,7 +26,9 @@ func bench(directory: String?, payloadBytes: Int, seconds: Double) async {
         root = directory
         if mkdir(root, 0o755) != 0 && errno != EEXIST { fail("bench: cannot create \(root)", code: 1) }
     } else {
-        var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("dsd-wal-bench-XXXXXX").path).utf8CString)
+        var template = Array(
+            (URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("dsd-wal-bench-XXXXXX").path)
+                .utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             fail("bench: mkdtemp failed", code: 1)
         }

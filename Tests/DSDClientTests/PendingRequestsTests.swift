@@ -7,7 +7,10 @@ import Testing
 
     @Test func submitSendsToTheResolvedRoute() {
         var tracker = Tracker()
-        #expect(tracker.onSubmit(1, instance: "MDS.1", resolution: .route("16.7.13.1:1872")) == [.submit(1, route: "16.7.13.1:1872")])
+        #expect(
+            tracker.onSubmit(1, instance: "MDS.1", resolution: .route("16.7.13.1:1872")) == [
+                .submit(1, route: "16.7.13.1:1872")
+            ])
         #expect(tracker.route(of: 1) == "16.7.13.1:1872")
     }
 

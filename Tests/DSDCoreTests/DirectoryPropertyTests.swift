@@ -134,8 +134,7 @@ import Testing
         func expected(_ version: Version) -> ChangesSince {
             if version == directory.version { return .upToDate }
             if version == base { return .changes(Array(retainedChanges)) }
-            if boundaries.contains(version), let i = all.lastIndex(where: { $0.version == version })
-            {
+            if boundaries.contains(version), let i = all.lastIndex(where: { $0.version == version }) {
                 return .changes(Array(all[(i + 1)...]))
             }
             return .snapshotNeeded

@@ -1,6 +1,6 @@
-import DSDTestSupport
 import DSDClient
 import DSDCore
+import DSDTestSupport
 import Foundation
 import Testing
 
@@ -35,12 +35,15 @@ extension Integration {
             try cluster.startAgent("B", withCache: true)
             let caughtUp = cluster.waitVersion("B", atLeast: target, within: .seconds(10))
             #expect(caughtUp != nil, "restarted B catches up to \(target)\n\(cluster.logs())")
-            print("[integration] agent restart with cache: caught up in \(milliseconds(ContinuousClock.now - restart)) ms")
+            print(
+                "[integration] agent restart with cache: caught up in \(milliseconds(ContinuousClock.now - restart)) ms"
+            )
             let resumed = cluster.status("B")
             #expect(resumed["snapshots_received"] == "0", "resumed with a delta, not a snapshot: \(resumed)")
             let changes = Int(resumed["changes_received"] ?? "") ?? -1
             let missed = Int(target.index - cachedVersion.index)
-            #expect(changes >= 31 && changes <= missed, "received the \(missed) changes made while down, got \(changes)")
+            #expect(
+                changes >= 31 && changes <= missed, "received the \(missed) changes made while down, got \(changes)")
             #expect(cluster.entry("B", testTable, "IT.R79")?.value == "HOST79:1")
             #expect(cluster.entry("B", testTable, "IT.R0") == nil, "the delete made while B was down arrived")
         }

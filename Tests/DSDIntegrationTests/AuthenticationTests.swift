@@ -1,6 +1,6 @@
-import DSDTestSupport
 import DSDClient
 import DSDCore
+import DSDTestSupport
 import DSDWire
 import Foundation
 import Testing
@@ -27,7 +27,8 @@ extension Integration {
             let status = cluster.status("W")
             #expect(!status.isEmpty, "W answers status")
             #expect(status["state"] != "connected", "W never connects: \(status)")
-            #expect(status["snapshots_received"] == "0" && status["changes_received"] == "0", "W got no data: \(status)")
+            #expect(
+                status["snapshots_received"] == "0" && status["changes_received"] == "0", "W got no data: \(status)")
             let ls = try cluster.command("W", ["ls", testTable])
             #expect(!ls.stdout.contains("IT.SECRET"), "dsd ls on W shows none of the table: \(ls)")
             let get = try cluster.command("W", ["get", testTable, "IT.SECRET1"])
@@ -35,7 +36,9 @@ extension Integration {
             let serverLog = cluster.server?.stderr ?? ""
             #expect(serverLog.contains("handshake failed"), "the server log mentions the failed handshake")
             let failures = serverLog.split(separator: "\n").filter { $0.contains("handshake failed") }
-            print("[integration] wrong-key agent: \(failures.count) failed handshakes logged, e.g. \(failures.first ?? "")")
+            print(
+                "[integration] wrong-key agent: \(failures.count) failed handshakes logged, e.g. \(failures.first ?? "")"
+            )
         }
 
         @Test(.timeLimit(.minutes(2)))
@@ -70,10 +73,13 @@ extension Integration {
             // Random frames with valid framing and unknown or out-of-place content.
             for _ in 0..<20 {
                 let raw = try RawConnection(port: cluster.port)
-                var bytes: [UInt8] = [UInt8.random(in: 1...100, using: &random), UInt8.random(in: 0...255, using: &random)]
+                var bytes: [UInt8] = [
+                    UInt8.random(in: 1...100, using: &random), UInt8.random(in: 0...255, using: &random),
+                ]
                 bytes += (0..<Int(bytes[0])).map { _ in UInt8.random(in: 0...255, using: &random) }
                 raw.send(bytes)
-                #expect(raw.closedByPeer(within: .seconds(7)), "random frame \(bytes.prefix(8)) gets the connection closed")
+                #expect(
+                    raw.closedByPeer(within: .seconds(7)), "random frame \(bytes.prefix(8)) gets the connection closed")
             }
 
             #expect(cluster.server?.isRunning == true, "the directory survived")

@@ -1,5 +1,5 @@
-import DSDTestSupport
 import DSDCore
+import DSDTestSupport
 import DSDWire
 import NIOCore
 
@@ -30,7 +30,9 @@ struct FrameFuzzer {
         Version(epoch: UInt64(int(0...3)) == 0 ? .max : UInt64(int(0...2_000_000_000)), index: UInt64(int(0...100_000)))
     }
     mutating func key() -> String { "FZ.\(int(0...999))" }
-    mutating func entry() -> Entry { Entry(key: key(), value: "HOST\(int(0...99)):\(int(1...65535))", valid: int(0...1) == 1) }
+    mutating func entry() -> Entry {
+        Entry(key: key(), value: "HOST\(int(0...99)):\(int(1...65535))", valid: int(0...1) == 1)
+    }
     mutating func table() -> TableID {
         int(0...3) == 0 ? TableID(UInt32(int(0...5000))) : StandardTable.smsa.id
     }
@@ -38,7 +40,8 @@ struct FrameFuzzer {
     /// A well-formed message of a random kind (some are out of place for the directory).
     mutating func message() -> Message {
         switch int(0...17) {
-        case 0: .hello(Hello(role: Role.allCases[int(0...4)], nonce: .random(using: &random), name: "fuzz\(int(0...9))"))
+        case 0:
+            .hello(Hello(role: Role.allCases[int(0...4)], nonce: .random(using: &random), name: "fuzz\(int(0...9))"))
         case 1: .authProof(mac: .random(using: &random))
         case 2: .authOK
         case 3: .error(.malformed, message: "fuzz")
@@ -94,7 +97,10 @@ struct FrameFuzzer {
             let lengthBytes = frame.prefix(3).firstIndex { $0 & 0x80 == 0 }.map { $0 + 1 } ?? 1
             if lengthBytes < frame.count { frame[lengthBytes] = byte() }
         case 4:  // a lying length prefix, sometimes overlong or huge
-            let lies: [[UInt8]] = [[byte() & 0x7F], [0x80, 0x00], [0xFF, 0xFF, 0x7F], [0xFF, 0xFF, 0xFF, 0x01], [byte() | 0x80, byte() & 0x7F]]
+            let lies: [[UInt8]] = [
+                [byte() & 0x7F], [0x80, 0x00], [0xFF, 0xFF, 0x7F], [0xFF, 0xFF, 0xFF, 0x01],
+                [byte() | 0x80, byte() & 0x7F],
+            ]
             let lengthBytes = frame.prefix(3).firstIndex { $0 & 0x80 == 0 }.map { $0 + 1 } ?? 1
             frame.replaceSubrange(0..<lengthBytes, with: lies[int(0...(lies.count - 1))])
         case 5:  // overwrite the body with noise, keep the header

@@ -1,6 +1,6 @@
-import DSDTestSupport
 import DSDClient
 import DSDCore
+import DSDTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -129,7 +129,9 @@ extension Integration {
                     let parts = key.dropFirst(4).split(separator: ".")
                     return present[key] != "V\(parts[0])x\(parts[1])"
                 }
-                #expect(missing.isEmpty, "every acknowledged put is on \(host); missing \(missing.count): \(missing.prefix(5))")
+                #expect(
+                    missing.isEmpty,
+                    "every acknowledged put is on \(host); missing \(missing.count): \(missing.prefix(5))")
             }
         }
     }

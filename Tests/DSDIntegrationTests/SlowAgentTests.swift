@@ -1,6 +1,6 @@
-import DSDTestSupport
 import DSDClient
 import DSDCore
+import DSDTestSupport
 import Foundation
 import Testing
 
@@ -58,7 +58,8 @@ extension Integration {
             }
             #expect(dropped != nil, "the directory dropped the stopped agent after its idle timeout")
             let rssStopped = residentKiB(of: server.pid) ?? -1
-            #expect(rssStopped > 0 && rssStopped < rssBefore + 64 * 1024, "RSS bounded: \(rssBefore) → \(rssStopped) KiB")
+            #expect(
+                rssStopped > 0 && rssStopped < rssBefore + 64 * 1024, "RSS bounded: \(rssBefore) → \(rssStopped) KiB")
 
             let target = try #require(Version(text: cluster.status("A")["version"] ?? ""))
             let resumed = ContinuousClock.now

@@ -1,5 +1,5 @@
-import DSDTestSupport
 import DSDCore
+import DSDTestSupport
 import Testing
 
 /// Transition table of `AgentLiveness`, with explicit instants.

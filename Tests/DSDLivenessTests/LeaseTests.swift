@@ -1,6 +1,6 @@
-import DSDTestSupport
 import DSDClient
 import DSDCore
+import DSDTestSupport
 import Foundation
 import Testing
 

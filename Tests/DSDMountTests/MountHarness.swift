@@ -32,7 +32,8 @@ final class Watcher {
                 arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", executable] + arguments,
                 logDirectory: dir.path)
         } else {
-            child = try ChildProcess(name: "watch", executable: executable, arguments: arguments, logDirectory: dir.path)
+            child = try ChildProcess(
+                name: "watch", executable: executable, arguments: arguments, logDirectory: dir.path)
         }
     }
 

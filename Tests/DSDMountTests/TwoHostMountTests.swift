@@ -20,7 +20,9 @@ import Testing
         try cluster.startServer()
         try cluster.startAgent("A", mount: true)
         try cluster.startAgent("B", mount: true)
-        guard cluster.waitConnected(["A", "B"]) != nil else { throw HarnessError("agents did not connect:\n\(cluster.logs())") }
+        guard cluster.waitConnected(["A", "B"]) != nil else {
+            throw HarnessError("agents did not connect:\n\(cluster.logs())")
+        }
     }
 
     deinit { cluster.stopAll() }
@@ -99,7 +101,9 @@ import Testing
         let inotify = try inotifyWatcher(path("B", "tables/\(table)"), in: cluster.dir)
         loop.kill()
         let killed = ContinuousClock.now
-        let invalidOnB = eventually(within: .seconds(3)) { read(path("B", "tables/\(table)/GW.hb")) == "HOST2:1701 0\n" }
+        let invalidOnB = eventually(within: .seconds(3)) {
+            read(path("B", "tables/\(table)/GW.hb")) == "HOST2:1701 0\n"
+        }
         let elapsed = ContinuousClock.now - killed
         print("mount: heartbeat loop killed; entry invalid on B after \(elapsed) (Time_Max 300 ms)")
         #expect(invalidOnB != nil)

@@ -95,7 +95,8 @@ import Testing
         print("HOST1 probe sockets closed by a send error during the trials (and bound again): \(rebinds)")
         print(
             "route probing: interval \(Int(milliseconds(Self.interval))) ms, K = \(Self.misses); "
-                + "targets: invalid ≤ \(Int(milliseconds(invalidBound))) ms, switch p50 < \(Int(milliseconds(switchTarget))) ms")
+                + "targets: invalid ≤ \(Int(milliseconds(invalidBound))) ms, switch p50 < \(Int(milliseconds(switchTarget))) ms"
+        )
         #expect(invalidTimes.count == Self.trials)
         #expect((invalidTimes.max() ?? .infinity) <= milliseconds(invalidBound))
         #expect(Self.percentile(switchTimes, 0.5) < milliseconds(switchTarget))

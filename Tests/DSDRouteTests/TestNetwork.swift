@@ -69,14 +69,20 @@ struct TestNetwork {
                 let dirSide = Self.directoryInterface(host, link: link)
                 let hostSide = Self.hostInterface(host, link: link)
                 try ip(
-                    ["-n", Self.directoryNamespace, "link", "add", dirSide, "type", "veth", "peer", "name", hostSide,
-                     "netns", Self.hostNamespace(host)], in: scratch)
+                    [
+                        "-n", Self.directoryNamespace, "link", "add", dirSide, "type", "veth", "peer", "name", hostSide,
+                        "netns", Self.hostNamespace(host),
+                    ], in: scratch)
                 try ip(
-                    ["-n", Self.directoryNamespace, "addr", "add", Self.directoryAddress(host, link: link) + "/30",
-                     "dev", dirSide], in: scratch)
+                    [
+                        "-n", Self.directoryNamespace, "addr", "add", Self.directoryAddress(host, link: link) + "/30",
+                        "dev", dirSide,
+                    ], in: scratch)
                 try ip(
-                    ["-n", Self.hostNamespace(host), "addr", "add", Self.hostAddress(host, link: link) + "/30",
-                     "dev", hostSide], in: scratch)
+                    [
+                        "-n", Self.hostNamespace(host), "addr", "add", Self.hostAddress(host, link: link) + "/30",
+                        "dev", hostSide,
+                    ], in: scratch)
                 try ip(["-n", Self.directoryNamespace, "link", "set", dirSide, "up"], in: scratch)
                 try ip(["-n", Self.hostNamespace(host), "link", "set", hostSide, "up"], in: scratch)
             }

@@ -124,7 +124,9 @@ public struct CommandOutcome: CustomStringConvertible {
     }
 
     public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
-    public var description: String { "exit \(status)\(hung ? " (hung, killed)" : "") in \(elapsed): \(stdout)\(stderr)" }
+    public var description: String {
+        "exit \(status)\(hung ? " (hung, killed)" : "") in \(elapsed): \(stdout)\(stderr)"
+    }
 }
 
 /// Runs `dsd` with `arguments` to completion (or kills it at `timeout`).
@@ -135,11 +137,14 @@ public func runDSD(_ arguments: [String], in directory: TempDirectory, timeout: 
 }
 
 /// Runs `executable` with `arguments` to completion (or kills it at `timeout`).
-public func run(_ executable: String, _ arguments: [String], in directory: TempDirectory, timeout: Duration = .seconds(15))
+public func run(
+    _ executable: String, _ arguments: [String], in directory: TempDirectory, timeout: Duration = .seconds(15)
+)
     throws -> CommandOutcome
 {
     let start = ContinuousClock.now
-    let child = try ChildProcess(name: "cmd", executable: executable, arguments: arguments, logDirectory: directory.path)
+    let child = try ChildProcess(
+        name: "cmd", executable: executable, arguments: arguments, logDirectory: directory.path)
     let exited = child.waitForExit(within: timeout)
     if !exited { child.kill() }
     let outcome = CommandOutcome(

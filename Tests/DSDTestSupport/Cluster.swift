@@ -58,8 +58,10 @@ public final class Cluster {
 
     /// Lazily unmounts `path` if anything is (still) mounted there.
     public static func detach(_ path: String) {
-        let mounted = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?
-            .split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == path } ?? false
+        let mounted =
+            (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?
+            .split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == path }
+            ?? false
         guard mounted else { return }
         for arguments in [["-u", path], ["-u", "-z", path]] {
             let process = Process()
@@ -114,7 +116,8 @@ public final class Cluster {
             mounts.insert(host)
         }
         arguments += extraArguments
-        let child = try ChildProcess(name: "agent-\(host)", executable: dsd, arguments: arguments, logDirectory: dir.path)
+        let child = try ChildProcess(
+            name: "agent-\(host)", executable: dsd, arguments: arguments, logDirectory: dir.path)
         started.append(child)
         agents[host] = child
         let up = eventually(within: .seconds(10), every: .milliseconds(10)) {
@@ -131,13 +134,17 @@ public final class Cluster {
     }
 
     /// Runs a client command against `host`'s agent: `dsd <arguments> --socket <socket>`.
-    public func command(_ host: String, _ arguments: [String], timeout: Duration = .seconds(15)) throws -> CommandOutcome {
+    public func command(_ host: String, _ arguments: [String], timeout: Duration = .seconds(15)) throws
+        -> CommandOutcome
+    {
         try runDSD(arguments + ["--socket", socket(host)], in: dir, timeout: timeout)
     }
 
     /// The agent's `status` fields, or an empty dictionary if it does not answer.
     public func status(_ host: String) -> [String: String] {
-        guard let client = try? client(host, timeout: .seconds(2)), let fields = try? client.status() else { return [:] }
+        guard let client = try? client(host, timeout: .seconds(2)), let fields = try? client.status() else {
+            return [:]
+        }
         return Dictionary(fields, uniquingKeysWith: { _, last in last })
     }
 

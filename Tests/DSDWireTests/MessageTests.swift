@@ -31,7 +31,8 @@ import Testing
         let expected: [MessageType: UInt8] = [
             .hello: 1, .authProof: 2, .authOK: 3, .error: 4,
             .sync: 16, .change: 17, .snapshotBegin: 18, .snapshotTable: 19, .snapshotEnd: 20,
-            .ping: 21, .pong: 22, .announce: 23, .lease: 24, .unlease: 25, .request: 32, .response: 33, .clientRequest: 48, .clientReply: 49,
+            .ping: 21, .pong: 22, .announce: 23, .lease: 24, .unlease: 25, .request: 32, .response: 33,
+            .clientRequest: 48, .clientReply: 49,
         ]
         #expect(Dictionary(uniqueKeysWithValues: MessageType.allCases.map { ($0, $0.rawValue) }) == expected)
     }

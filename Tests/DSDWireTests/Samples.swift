@@ -144,7 +144,10 @@ enum Samples {
             .announce(
                 Announce(
                     bootID: 42, probePort: .max,
-                    routes: [RouteAnnouncement(index: .max, address: String(repeating: "f", count: WireLimits.maxAddressBytes))])),
+                    routes: [
+                        RouteAnnouncement(
+                            index: .max, address: String(repeating: "f", count: WireLimits.maxAddressBytes))
+                    ])),
             .lease(table: StandardTable.metadata.id, key: "MDS.1.1", timeMaxMillis: 300),
             .lease(table: TableID(.max), key: String(repeating: "k", count: Limits.maxKeyBytes), timeMaxMillis: .max),
             .unlease(table: StandardTable.metadata.id, key: "MDS.1.1"),
