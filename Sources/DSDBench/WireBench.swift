@@ -1,0 +1,140 @@
+import DSDAgent
+import DSDCore
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Bytes on the wire per pushed single-entry change.
+///
+/// A lightweight protocol peer authenticates with a real `dsd server` process and syncs; then
+/// an in-process agent puts entries of known key and value sizes one at a time. The peer
+/// counts every byte its socket delivered meanwhile (TCP payload, i.e. frames; IP and TCP
+/// headers not included). Pongs answering the peer's own keep-alive pings are the only other
+/// frames on that connection; their size is subtracted and shown.
+struct WireBench {
+    struct Case: Sendable {
+        var name: String
+        var table: String
+        var key: @Sendable (Int) -> String
+        var value: @Sendable (Int) -> String
+    }
+
+    struct Result {
+        var name: String
+        var changes: Int
+        var bytesPerChange: Double
+        var keyValuePerChange: Double
+        var subtracted: Int
+        var version: Version?
+        var overhead: Double { bytesPerChange - keyValuePerChange }
+    }
+
+    let dsd: String
+    let scratch: Scratch
+    let children: ChildProcesses
+    let puts: Int
+    static let target = 24.0
+
+    static let dynamicTable = "BENCH_WIRE"
+
+    static let cases: [Case] = [
+        Case(
+            name: "MDS.n → HOSTn:1872 (DSD_MTID_METADATA, id 2)", table: StandardTable.metadata.name,
+            key: { "MDS.\($0)" }, value: { "HOST\($0 % 1000):1872" }),
+        Case(
+            name: "HOSTn.0 → 127.0.n.1 (DSD_HOST_ROUTE, id 4)", table: StandardTable.hostRoute.name,
+            key: { "HOST\($0).0" }, value: { "127.0.\($0 % 256).1" }),
+        Case(
+            name: "40 B key, 100 B value (dynamic table, id ≥ 1024)", table: dynamicTable,
+            key: { pad("K\($0)", 40) }, value: { pad("V\($0)", 100) }),
+        Case(
+            name: "255 B key, 1024 B value (the maxima)", table: StandardTable.metadata.name,
+            key: { pad("MAXKEY.\($0).", 255) }, value: { pad("MAXVALUE.\($0).", 1024) }),
+    ]
+
+    func run() throws -> [Result] {
+        let cluster = try Cluster(dsd: dsd, scratch: scratch, children: children, name: "wire")
+        defer { cluster.stop() }
+        try cluster.startServer()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let writer = try cluster.startAgent(host: "HOSTW")
+        do {
+            _ = try writer.createTable(Self.dynamicTable)
+        } catch {
+            throw BenchError("cannot create \(Self.dynamicTable): \(error)")
+        }
+        let peer = RawPeer(name: "HOSTR")
+        let port = cluster.port
+        let key = cluster.key
+        try blocking { try await peer.connect(port: port, key: key, group: group, pingInterval: .seconds(2)) }
+        defer { try? blocking { await peer.close() } }
+        try waitUntil(timeout: .seconds(10), what: "the counting peer to sync") { peer.current.synced }
+
+        var results: [Result] = []
+        for (caseIndex, item) in Self.cases.enumerated() {
+            let before = peer.current
+            var keyValueBytes = 0
+            var last = Version.zero
+            for index in 0..<puts {
+                let n = caseIndex * 100_000 + index
+                let entry = Entry(key: item.key(n), value: item.value(n))
+                keyValueBytes += entry.key.utf8.count + entry.value.utf8.count
+                do {
+                    last = try writer.put(table: item.table, entry: entry)
+                } catch {
+                    throw BenchError("put failed: \(error)")
+                }
+            }
+            try waitUntil(timeout: .seconds(10), what: "the counting peer to receive \(puts) changes") {
+                (peer.current.lastVersion ?? .zero) >= last
+            }
+            let after = peer.current
+            if let failure = after.failure { throw BenchError("counting peer: \(failure)") }
+            let changes = after.changes - before.changes
+            let subtracted = after.otherFrameBytes - before.otherFrameBytes
+            let bytes = after.socketBytes - before.socketBytes - subtracted
+            results.append(
+                Result(
+                    name: item.name, changes: changes, bytesPerChange: Double(bytes) / Double(changes),
+                    keyValuePerChange: Double(keyValueBytes) / Double(puts), subtracted: subtracted, version: last))
+        }
+        return results
+    }
+
+    static func print(_ results: [Result]) {
+        heading("wire: bytes received by an agent connection per pushed single-entry change")
+        var table = TextTable("entries", "changes", "bytes/change", "key+value", "overhead", "target", "")
+        for result in results {
+            table.add(
+                result.name, "\(result.changes)", String(format: "%.2f", result.bytesPerChange),
+                String(format: "%.2f", result.keyValuePerChange), String(format: "%.2f", result.overhead),
+                String(format: "≤ %.0f", target), Format.verdict(result.overhead <= target))
+        }
+        Swift.print(table.render())
+        let subtracted = results.reduce(0) { $0 + $1.subtracted }
+        if let version = results.last?.version {
+            let epochBytes = varintSize(version.epoch)
+            Swift.print(
+                "  Counted: TCP payload bytes read from the socket (frames), minus \(subtracted) bytes of pongs"
+                    + " to the peer's keep-alive pings.")
+            Swift.print(
+                "  The epoch (\(version.epoch), from the wall clock) takes \(epochBytes) bytes of every change;"
+                    + " the index (\(version.index) at the end) \(varintSize(version.index)).")
+        }
+    }
+}
+
+private func pad(_ text: String, _ length: Int) -> String {
+    text.count >= length ? String(text.prefix(length)) : text + String(repeating: "x", count: length - text.count)
+}
+
+func varintSize(_ value: UInt64) -> Int {
+    var size = 1
+    var rest = value >> 7
+    while rest != 0 {
+        size += 1
+        rest >>= 7
+    }
+    return size
+}
