@@ -94,11 +94,12 @@ final class AgentEngine {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let limit = FrameLimit()
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(settings.pingInterval * PeerTiming.silenceLimit)),
-                        ByteToMessageHandler(FrameDecoder()),
+                        ByteToMessageHandler(FrameDecoder(limit: limit)),
                         MessageToByteHandler(FrameEncoder()),
-                        UpstreamHandler(engine: bound.value, endpoint: endpoint, logger: logger),
+                        UpstreamHandler(engine: bound.value, endpoint: endpoint, frameLimit: limit, logger: logger),
                     ])
                 }
             }

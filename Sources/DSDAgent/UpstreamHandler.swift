@@ -18,8 +18,12 @@ final class UpstreamHandler: ChannelInboundHandler {
     private var batch: [Change] = []
     private let logger: Logger
 
-    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, logger: Logger) {
+    /// Raised to full-size frames once the directory is authenticated.
+    private let frameLimit: FrameLimit
+
+    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, frameLimit: FrameLimit, logger: Logger) {
         self.engine = engine
+        self.frameLimit = frameLimit
         self.endpoint = endpoint
         self.logger = logger
         self.handshake = Handshake(
@@ -119,6 +123,7 @@ final class UpstreamHandler: ChannelInboundHandler {
                 send(message)
             case .authenticated:
                 authenticated = true
+                frameLimit.authenticated()
                 engine.connected(self)
             case .fail(let code, let reason):
                 logger.error("handshake with the directory failed", metadata: ["error": "\(code): \(reason)"])

@@ -75,11 +75,12 @@ public final class DirectoryServer: Service, Sendable {
                         return
                     }
                     channel.closeFuture.whenComplete { _ in connections.decrement() }
+                    let limit = FrameLimit()
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)),
-                        ByteToMessageHandler(FrameDecoder()),
+                        ByteToMessageHandler(FrameDecoder(limit: limit)),
                         MessageToByteHandler(FrameEncoder()),
-                        PeerConnection(engine: engine.value),
+                        PeerConnection(engine: engine.value, frameLimit: limit),
                     ])
                 }
             }

@@ -23,8 +23,12 @@ final class PeerConnection: ChannelInboundHandler {
     private var logger: Logger
     private var closing = false
 
-    init(engine: DirectoryEngine) {
+    /// Raised to full-size frames once the peer is authenticated.
+    private let frameLimit: FrameLimit
+
+    init(engine: DirectoryEngine, frameLimit: FrameLimit) {
         self.engine = engine
+        self.frameLimit = frameLimit
         self.handshake = Handshake(
             side: .responder, role: .directory, name: engine.settings.name, key: engine.settings.clusterKey,
             acceptedPeerRoles: [.agent, .node, .backupDirectory])
@@ -129,6 +133,7 @@ final class PeerConnection: ChannelInboundHandler {
                 context?.writeAndFlush(wrapOutboundOut(message), promise: nil)
             case .authenticated(let role, let name):
                 handshakeTimer?.cancel()
+                frameLimit.authenticated()
                 peerRole = role
                 peerName = name
                 logger[metadataKey: "peer.name"] = "\(name)"

@@ -5,8 +5,8 @@ extension ByteBuffer {
     /// Reads one whole frame. Returns `nil`, leaving the reader index where it was, when the
     /// buffer does not yet hold the whole frame. Throws as soon as the header shows the frame
     /// can never be valid (too large, unknown type), without waiting for its body.
-    public mutating func readFrame() throws(WireError) -> Message? {
-        guard let (length, headerBytes) = try peekFrameLength() else { return nil }
+    public mutating func readFrame(maxBytes: Int = WireLimits.maxFrameBytes) throws(WireError) -> Message? {
+        guard let (length, headerBytes) = try peekFrameLength(maxBytes: maxBytes) else { return nil }
         guard let rawType = getInteger(at: readerIndex + headerBytes, as: UInt8.self) else {
             return nil
         }
@@ -20,14 +20,14 @@ extension ByteBuffer {
     }
 
     /// The declared body length and the size of its varint, or `nil` if incomplete.
-    private func peekFrameLength() throws(WireError) -> (Int, Int)? {
+    private func peekFrameLength(maxBytes: Int) throws(WireError) -> (Int, Int)? {
         var length = 0
         for index in 0..<WireLimits.maxFrameLengthBytes {
             guard let byte = getInteger(at: readerIndex + index, as: UInt8.self) else { return nil }
             length |= Int(byte & 0x7F) << (7 * index)
             if byte & 0x80 == 0 {
                 if byte == 0 && index > 0 { throw .malformed("frame length: overlong varint") }
-                guard length <= WireLimits.maxFrameBytes else { throw .frameTooLarge(length) }
+                guard length <= maxBytes else { throw .frameTooLarge(length) }
                 return (length, index + 1)
             }
         }

@@ -55,6 +55,37 @@ import Testing
         _ = try? channel.finish()
     }
 
+    @Test func unauthenticatedFramesAreBoundedUntilTheLimitIsRaised() throws {
+        // A snapshot chunk of ~1.3 KB: fine for an authenticated peer, refused before.
+        let big = Message.snapshotTable(
+            SnapshotChunk(
+                id: TableID(1), name: "T",
+                entries: (0..<20).map { Entry(key: "key-\($0)", value: String(repeating: "v", count: 50)) }))
+        var frame = ByteBuffer()
+        let size = try frame.writeFrame(big)
+        #expect(size > FrameLimit.unauthenticated)
+
+        let limit = FrameLimit()
+        let before = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(limit: limit)))
+        #expect(throws: WireError.self) { try before.writeInbound(frame) }
+        _ = try? before.finish()
+
+        // A hello still fits before authentication.
+        var hello = ByteBuffer()
+        try hello.writeFrame(
+            .hello(Hello(role: .agent, nonce: Samples.nonce, name: String(repeating: "h", count: 255))))
+        let handshake = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(limit: FrameLimit())))
+        try handshake.writeInbound(hello)
+        #expect(try handshake.readInbound(as: Message.self) != nil)
+        _ = try? handshake.finish()
+
+        limit.authenticated()
+        let after = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(limit: limit)))
+        try after.writeInbound(frame)
+        #expect(try after.readInbound(as: Message.self) == big)
+        #expect(try after.finish().isClean)
+    }
+
     @Test func encoderRefusesAnOverlongField() throws {
         let channel = EmbeddedChannel(handler: MessageToByteHandler(FrameEncoder()))
         let bad = Message.change(Change(version: .zero, mutation: .delete(TableID(1), key: Samples.longKey + "x")))
