@@ -143,12 +143,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "DSDMountTests", dependencies: ["DSDTestSupport", "DSDClient", "DSDCore"], swiftSettings: strict),
-        .testTarget(name: "DSDCoreTests", dependencies: ["DSDCore"], swiftSettings: strict),
-        .testTarget(name: "DSDLogTests", dependencies: ["DSDLog"], swiftSettings: strict),
+        .testTarget(name: "DSDCoreTests", dependencies: ["DSDCore", "DSDTestSupport"], swiftSettings: strict),
+        .testTarget(name: "DSDLogTests", dependencies: ["DSDLog", "DSDTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DSDWireTests",
             dependencies: [
-                "DSDWire", "DSDCore",
+                "DSDWire", "DSDCore", "DSDTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

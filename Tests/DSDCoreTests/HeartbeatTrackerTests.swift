@@ -1,3 +1,4 @@
+import DSDTestSupport
 import Testing
 
 @testable import DSDCore

@@ -3,25 +3,12 @@ import DSDTestSupport
 import DSDWire
 import NIOCore
 
-/// SplitMix64: a seeded generator, so a failing fuzz run can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Frames for fuzzing a live directory: valid messages of every kind encoded with the real
 /// codec, the same bytes mutated, and plain random bytes.
 struct FrameFuzzer {
-    var random: SeededGenerator
+    var random: SplitMix64
 
-    init(seed: UInt64) { random = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
     mutating func byte() -> UInt8 { UInt8.random(in: 0...255, using: &random) }

@@ -1,3 +1,4 @@
+import DSDTestSupport
 import Testing
 
 @testable import DSDLog
@@ -24,7 +25,7 @@ import Testing
     }
 
     @Test func matchesReferenceAtEveryLengthAndAlignment() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let data = (0..<300).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         for start in 0..<9 {
             for end in stride(from: start, through: data.count, by: 7) {
@@ -38,18 +39,5 @@ import Testing
         let a = Array("hello, ".utf8)
         let b = Array("write-ahead log".utf8)
         #expect(CRC32C.update(CRC32C.checksum(a), b) == CRC32C.checksum(a + b))
-    }
-}
-
-/// Deterministic generator for tests (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

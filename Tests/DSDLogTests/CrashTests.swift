@@ -1,3 +1,4 @@
+import DSDTestSupport
 import Foundation
 import Testing
 
@@ -43,7 +44,7 @@ import Testing
         }
         let dir = TempDirectory()
         defer { dir.remove() }
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var durable: UInt64 = 0
         var acknowledgedTotal = 0
         let started = ContinuousClock.now

@@ -1,4 +1,5 @@
 import DSDCore
+import DSDTestSupport
 import NIOCore
 import Testing
 
