@@ -20,8 +20,10 @@ demo: build
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
+# Release build with the Swift runtime and Foundation linked statically, as deployed: each
+# process then maps one binary instead of a dozen shared libraries (about 5 MiB less RSS).
 bench:
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	.build/release/dsd-wal-tool bench
 	.build/release/dsd-bench all
 
