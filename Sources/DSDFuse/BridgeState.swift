@@ -32,10 +32,8 @@ enum Reflection: Equatable {
     case present(size: Int)
 }
 
-/// Per-open state of non-stream files.
+/// Per-open state (files opened with open support: creations, directories).
 enum OpenHandle {
-    /// The text of a `find`, `part` or `status` file, fixed at open.
-    case content([UInt8])
     /// A file created by open(O_CREAT) that has no entry until its first write.
     case provisional(PathKey)
     /// A directory listing fixed at opendir: (name, inode, is directory).
@@ -44,7 +42,15 @@ enum OpenHandle {
 
 /// Everything the handlers and the notifier share, guarded by `FuseBridge.state`.
 struct BridgeState {
-    var tree = FileTree()
+    var tree: FileTree
+    /// The bytes whose size the kernel was last told for a regular file (entry, find, part,
+    /// status), by inode. Reads serve these bytes, so a read that races a change never mixes
+    /// one version's size with another's text; every attribute reply refreshes them, and the
+    /// notifier's `inval_inode` forces an attribute request before the next read.
+    var shown: [UInt64: [UInt8]] = [:]
+    /// The `status` text last shown and when it last changed (its mtime: a new mtime makes the
+    /// kernel drop its cached pages, `auto_inval_data`).
+    var status: (text: [UInt8], mtime: timespec)?
     var mtimes: [PathKey: timespec] = [:]
     var localOps: [PathKey: [LocalOp]] = [:]
     var nextOpID: UInt64 = 1
@@ -54,6 +60,21 @@ struct BridgeState {
     var provisional: Set<PathKey> = []
     var handles: [UInt64: OpenHandle] = [:]
     var nextHandle: UInt64 = 1
+
+    init(tree: FileTree = FileTree()) { self.tree = tree }
+
+    /// The kernel dropped references; a node it forgot entirely loses its shown bytes too.
+    mutating func forget(_ ino: UInt64, count: UInt64) {
+        tree.forget(ino, count: count)
+        if tree.kind(of: ino) == nil { shown[ino] = nil }
+    }
+
+    /// The mtime of `status` showing `text`: unchanged while the text is.
+    mutating func statusMtime(_ text: [UInt8], now: timespec) -> timespec {
+        if let status, status.text == text { return status.mtime }
+        status = (text, now)
+        return now
+    }
 
     mutating func beginLocal(_ path: PathKey, _ kind: LocalOp.Kind) -> UInt64 {
         let id = nextOpID

@@ -94,9 +94,12 @@ public enum EventsPrefix {
 /// counts. Numbers are never reused; a node is dropped when the kernel forgets it.
 struct FileTree {
     static let rootIno: UInt64 = 1
+    /// Fixed numbers of the main session's tree.
     static let fixed: [NodeKind: UInt64] = [
         .root: 1, .tablesDir: 2, .findDir: 3, .partDir: 4, .eventsDir: 5, .status: 6,
     ]
+    /// Fixed numbers of the events session's tree, whose root is `events/`.
+    static let fixedEvents: [NodeKind: UInt64] = [.eventsDir: 1]
     static let firstDynamicIno: UInt64 = 16
 
     private struct Node {
@@ -108,8 +111,10 @@ struct FileTree {
     private var inoByKind: [NodeKind: UInt64] = [:]
     private var nextIno = FileTree.firstDynamicIno
 
-    init() {
-        for (kind, ino) in Self.fixed {
+    /// A tree whose root (inode 1) is `root`: `.root` for the main session, `.eventsDir` for
+    /// the events session.
+    init(root: NodeKind = .root) {
+        for (kind, ino) in root == .eventsDir ? Self.fixedEvents : Self.fixed {
             nodes[ino] = Node(kind: kind, lookups: 0)
             inoByKind[kind] = ino
         }

@@ -7,8 +7,9 @@ import Glibc
 /// change being replayed for inotify: it is acknowledged without calling the backend.
 extension FuseBridge {
     func write(_ reply: consuming Reply, ino: UInt64, bytes: UnsafeRawBufferPointer) {
+        // Root passes `default_permissions`' mode check on the read-only files: refuse here.
         guard case .entry(let table, let key)? = state.withLock({ $0.tree.kind(of: ino) }) else {
-            return reply.error(EBADF)
+            return reply.error(EACCES)
         }
         if isReflector(reply.req) { return reply.written(bytes.count) }
         let line: (value: String, valid: Bool)
@@ -29,14 +30,23 @@ extension FuseBridge {
         state.withLock { s in
             s.provisional.remove(path)
             s.mtimes[path] = WallClock.now()
+            s.shown[ino] = EntryLine.content(of: entry)
         }
+        // The kernel keeps the written line in its page cache and trusts its own size after a
+        // write-through; mark the attributes stale so the next read asks (GETATTR: committed
+        // size and new mtime), which drops those pages.
+        invalidateAttributes(ino)
         reply.written(bytes.count)
         finishLocal(path, op: op)
     }
 
-    /// After the reply: if the replica event came meanwhile, have the notifier invalidate now.
+    /// After the reply: if the replica event came meanwhile, have the notifier invalidate a
+    /// table name now. An entry's pages are not invalidated: its attributes were marked stale
+    /// before the reply, and the next read's GETATTR (new size, new mtime) drops the pages
+    /// holding the written line. An `inval_inode` racing that GETATTR would make the kernel
+    /// discard its reply (attribute version) and read the committed text with the old size.
     private func finishLocal(_ path: PathKey, op: UInt64) {
-        if state.withLock({ $0.endLocal(path, id: op, succeeded: true, now: .now) }) {
+        if state.withLock({ $0.endLocal(path, id: op, succeeded: true, now: .now) }), path.key == nil {
             notifier?.enqueue(.invalidate(path))
         }
     }
@@ -69,7 +79,7 @@ extension FuseBridge {
         switch attributes(of: kind, ino: ino, reflector: reflector) {
         case .success(let found): st = found
         case .failure(let errno):
-            state.withLock { $0.tree.forget(ino, count: 1) }
+            state.withLock { $0.forget(ino, count: 1) }
             return reply.error(errno.code)
         }
         let timeout = reflector ? settings.cacheTimeout : 0

@@ -17,16 +17,24 @@ extension FuseBridge {
     func lookup(_ reply: consuming Reply, parent: UInt64, name: String) {
         let reflector = isReflector(reply.req)
         guard let parentKind = state.withLock({ $0.tree.kind(of: parent) }) else { return reply.error(ENOENT) }
+        // The main session's `events` is an empty directory: the events session is mounted on it.
+        if role == .main, parentKind == .eventsDir { return reply.error(ENOENT) }
         guard let kind = parentKind.child(named: name) else { return negative(reply, parentKind) }
         let probeIno = state.withLock { $0.tree.ino(of: kind) } ?? 0
-        switch attributes(of: kind, ino: probeIno, reflector: reflector) {
+        switch describe(kind, ino: probeIno, reflector: reflector) {
         case .failure(let errno):
             if errno.code == ENOENT, !uncachedNegative(kind) { return negative(reply, parentKind) }
             return reply.error(errno.code)
-        case .success(var st):
+        case .success(let described):
+            var st = described.0
+            let bytes = described.1
             // Names in flight (being reflected, or created and not yet written) are not cached.
             let volatile = isVolatile(kind)
-            let ino = state.withLock { $0.tree.remember(kind) }
+            let ino = state.withLock { s in
+                let ino = s.tree.remember(kind)
+                if let bytes { s.shown[ino] = bytes }
+                return ino
+            }
             st.st_ino = ino_t(ino)
             let timeout = volatile ? 0 : settings.cacheTimeout
             reply.entry(
@@ -73,7 +81,7 @@ extension FuseBridge {
     }
 
     func forget(_ ino: UInt64, count: UInt64) {
-        state.withLock { $0.tree.forget(ino, count: count) }
+        state.withLock { $0.forget(ino, count: count) }
     }
 
     func getattr(_ reply: consuming Reply, ino: UInt64) {
@@ -92,6 +100,8 @@ extension FuseBridge {
         switch kind {
         case .root:
             names = NodeKind.rootChildren
+        case .eventsDir where role == .main:
+            names = []
         case .tablesDir, .partDir, .eventsDir:
             names = backend.tableNames().sorted().compactMap { name in kind.child(named: name).map { (name, $0) } }
         case .table(let table):
@@ -158,33 +168,15 @@ extension FuseBridge {
 
     // MARK: files
 
+    /// Main session: every regular file answers ENOSYS, which makes the kernel stop sending
+    /// OPEN (and RELEASE) for the whole connection (no-open: FUSE-FACTS); files are then read
+    /// through the page cache (`keep_cache` is the kernel's default without open) and written
+    /// through it (write-through, fh 0). Events session: stream files subscribe.
     func open(_ reply: consuming Reply, ino: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let kind = state.withLock({ $0.tree.kind(of: ino) }) else { return reply.error(ENOENT) }
-        let writing = fi.pointee.flags & O_ACCMODE != O_RDONLY
         switch kind {
-        case .entry:
-            if case .failure(let errno) = attributes(of: kind, ino: ino, reflector: isReflector(reply.req)) {
-                return reply.error(errno.code)
-            }
-            fi.pointee.fh = 0
-            // Readers share the kernel's page cache (invalidated on change); writers bypass it so
-            // the written line never stands in for the committed `<value> <valid>` text.
-            cfuse_fi_set_open_flags(fi, writing ? 1 : 0, writing ? 0 : 1, 0, 1)
-            reply.open(fi)
-        case .find, .part, .status:
-            if writing { return reply.error(EACCES) }
-            let text: [UInt8]
-            if kind == .status {
-                text = Array((backend.statusText() + "\n").utf8)
-            } else {
-                switch resolve(kind) {
-                case .success(let bytes): text = bytes
-                case .failure(let failure): return reply.error(FuseErrno.of(failure))
-                }
-            }
-            fi.pointee.fh = state.withLock { $0.addHandle(.content(text)) }
-            cfuse_fi_set_open_flags(fi, 1, 0, 0, 1)
-            reply.open(fi)
+        case .entry, .find, .part, .status:
+            reply.error(ENOSYS)
         case .events(let table, let prefix):
             guard backend.tableExists(table) else { return reply.error(ENOENT) }
             openStream(reply, table: table, prefix: prefix, fi: fi)
@@ -193,20 +185,19 @@ extension FuseBridge {
         }
     }
 
+    /// Regular files serve the bytes whose size the kernel was last told (`BridgeState.shown`),
+    /// or, never described yet, what they show now.
     func read(_ reply: consuming Reply, ino: UInt64, size: Int, offset: Int, fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let kind = state.withLock({ $0.tree.kind(of: ino) }) else { return reply.error(ENOENT) }
         switch kind {
-        case .entry(let table, let key):
-            guard let entry = backend.entry(table: table, key: key) else {
-                let provisional = state.withLock { $0.provisional.contains(PathKey(table: table, key: key)) }
-                return provisional ? reply.buffer([]) : reply.error(ENOENT)
+        case .entry, .find, .part, .status:
+            if let shown = state.withLock({ $0.shown[ino] }) {
+                return reply.buffer(Self.slice(shown, offset: offset, size: size))
             }
-            reply.buffer(Self.slice(EntryLine.content(of: entry), offset: offset, size: size))
-        case .find, .part, .status:
-            guard case .content(let text)? = state.withLock({ $0.handles[fi.pointee.fh] }) else {
-                return reply.error(EBADF)
+            switch attributes(of: kind, ino: ino, reflector: false) {
+            case .success: reply.buffer(Self.slice(state.withLock { $0.shown[ino] } ?? [], offset: offset, size: size))
+            case .failure(let errno): reply.error(errno.code)
             }
-            reply.buffer(Self.slice(text, offset: offset, size: size))
         case .events:
             readStream(reply, id: fi.pointee.fh, size: size, nonBlocking: fi.pointee.flags & O_NONBLOCK != 0)
         default:

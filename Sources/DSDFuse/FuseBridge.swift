@@ -5,8 +5,17 @@ import Glibc
 import Logging
 import Synchronization
 
-/// The live filesystem: kernel requests in (handlers in `FuseBridge+*.swift`), replica
-/// events in (`Notifier`). Holds no decisions beyond mapping nodes to backend calls.
+/// Which of the two FUSE sessions a bridge serves.
+enum SessionRole: Sendable {
+    /// The mountpoint: tables, find, part, status, and `events` as an empty directory.
+    /// No-open: the kernel sends no OPEN/RELEASE for regular files (FUSE-FACTS).
+    case main
+    /// Mounted over `<mountpoint>/events`: the stream files, with open support.
+    case events
+}
+
+/// The live filesystem of one session: kernel requests in (handlers in `FuseBridge+*.swift`),
+/// replica events in (`Notifier`). Holds no decisions beyond mapping nodes to backend calls.
 ///
 /// `@unchecked Sendable`: all mutable state is inside the `state` and `streams` mutexes; `se`
 /// and `notifier` are written before the loop starts (and `se` cleared after it ended), read-only
@@ -15,7 +24,8 @@ final class FuseBridge: @unchecked Sendable {
     let backend: any FilesystemBackend
     let settings: FuseSettings
     let logger: Logger
-    let state = Mutex(BridgeState())
+    let role: SessionRole
+    let state: Mutex<BridgeState>
     let streams = Mutex(StreamTable())
     let reflectorTID = Atomic<Int32>(0)
     /// Set when the FUSE loop has ended: the mountpoint may then be the bare directory, which
@@ -25,10 +35,12 @@ final class FuseBridge: @unchecked Sendable {
     var se: OpaquePointer?
     var notifier: Notifier?
 
-    init(backend: any FilesystemBackend, settings: FuseSettings, logger: Logger) {
+    init(backend: any FilesystemBackend, settings: FuseSettings, logger: Logger, role: SessionRole) {
         self.backend = backend
         self.settings = settings
         self.logger = logger
+        self.role = role
+        state = Mutex(BridgeState(tree: FileTree(root: role == .events ? .eventsDir : .root)))
     }
 
     static func from(_ req: fuse_req_t?) -> FuseBridge {
@@ -58,17 +70,28 @@ final class FuseBridge: @unchecked Sendable {
         return st
     }
 
-    /// Attributes of a node as the requester sees it, or the errno of its absence.
+    /// Attributes of a node as the requester sees it, or the errno of its absence. For a
+    /// regular file of the main session the bytes it shows are recorded under `ino` (reads
+    /// serve them; see `BridgeState.shown`).
     /// `reflector`: the reflector sees pending creations as absent and pending deletions as present.
     func attributes(of kind: NodeKind, ino: UInt64, reflector: Bool) -> Result<Glibc.stat, Errno> {
+        describe(kind, ino: ino, reflector: reflector).map { st, bytes in
+            if let bytes, ino != 0 { state.withLock { $0.shown[ino] = bytes } }
+            return st
+        }
+    }
+
+    /// Attributes of a node and, for a regular file, the bytes it shows now.
+    func describe(_ kind: NodeKind, ino: UInt64, reflector: Bool) -> Result<(Glibc.stat, [UInt8]?), Errno> {
         switch kind {
         case .root, .findDir, .partDir, .eventsDir:
-            return .success(stat(ino: ino, mode: S_IFDIR | 0o755, size: 0, mtime: mountTime))
+            return .success((stat(ino: ino, mode: S_IFDIR | 0o755, size: 0, mtime: mountTime), nil))
         case .tablesDir:
-            return .success(stat(ino: ino, mode: S_IFDIR | 0o775, size: 0, mtime: mountTime))
+            return .success((stat(ino: ino, mode: S_IFDIR | 0o775, size: 0, mtime: mountTime), nil))
         case .status:
-            let size = backend.statusText().utf8.count + 1
-            return .success(stat(ino: ino, mode: S_IFREG | 0o444, size: size, mtime: WallClock.now()))
+            let text = Array((backend.statusText() + "\n").utf8)
+            let mtime = state.withLock { $0.statusMtime(text, now: WallClock.now()) }
+            return .success((stat(ino: ino, mode: S_IFREG | 0o444, size: text.count, mtime: mtime), text))
         case .table(let table):
             let path = PathKey(table: table, key: nil)
             switch reflector ? state.withLock({ $0.reflecting[path] }) : nil {
@@ -76,10 +99,10 @@ final class FuseBridge: @unchecked Sendable {
             case .present?: break
             case nil: guard backend.tableExists(table) else { return .failure(Errno(ENOENT)) }
             }
-            return .success(stat(ino: ino, mode: S_IFDIR | 0o775, size: 0, mtime: mountTime))
+            return .success((stat(ino: ino, mode: S_IFDIR | 0o775, size: 0, mtime: mountTime), nil))
         case .partTable(let table), .eventsTable(let table):
             guard backend.tableExists(table) else { return .failure(Errno(ENOENT)) }
-            return .success(stat(ino: ino, mode: S_IFDIR | 0o755, size: 0, mtime: mountTime))
+            return .success((stat(ino: ino, mode: S_IFDIR | 0o755, size: 0, mtime: mountTime), nil))
         case .entry(let table, let key):
             let path = PathKey(table: table, key: key)
             let (reflection, provisional, mtime) = state.withLock {
@@ -90,27 +113,28 @@ final class FuseBridge: @unchecked Sendable {
             case .creating?:
                 return .failure(Errno(ENOENT))
             case .present(let size)?:
-                return .success(stat(ino: ino, mode: S_IFREG | 0o664, size: size, mtime: time))
+                return .success((stat(ino: ino, mode: S_IFREG | 0o664, size: size, mtime: time), nil))
             case nil:
                 break
             }
             if let entry = backend.entry(table: table, key: key) {
-                let size = EntryLine.content(of: entry).count
-                return .success(stat(ino: ino, mode: S_IFREG | 0o664, size: size, mtime: time))
+                // What the kernel was shown stays until the notifier or a write replaces it.
+                let bytes = (ino != 0 ? state.withLock { $0.shown[ino] } : nil) ?? EntryLine.content(of: entry)
+                return .success((stat(ino: ino, mode: S_IFREG | 0o664, size: bytes.count, mtime: time), bytes))
             }
             if provisional {
-                return .success(stat(ino: ino, mode: S_IFREG | 0o664, size: 0, mtime: time))
+                return .success((stat(ino: ino, mode: S_IFREG | 0o664, size: 0, mtime: time), []))
             }
             return .failure(Errno(ENOENT))
         case .find, .part:
             switch resolve(kind) {
             case .success(let text):
-                return .success(stat(ino: ino, mode: S_IFREG | 0o444, size: text.count, mtime: mountTime))
+                return .success((stat(ino: ino, mode: S_IFREG | 0o444, size: text.count, mtime: mountTime), text))
             case .failure(let failure):
                 return .failure(Errno(FuseErrno.of(failure)))
             }
         case .events:
-            return .success(stat(ino: ino, mode: S_IFREG | 0o444, size: 0, mtime: mountTime))
+            return .success((stat(ino: ino, mode: S_IFREG | 0o444, size: 0, mtime: mountTime), nil))
         }
     }
 
@@ -132,9 +156,20 @@ final class FuseBridge: @unchecked Sendable {
 
     // MARK: notifications (notifier thread only)
 
+    /// Drops the kernel's attributes and pages of a file. The shown bytes go first: a read
+    /// that misses the page cache from now on serves the current text, and a page filled
+    /// before is still in the cache when the kernel drops it.
     func invalidateInode(_ ino: UInt64) {
+        state.withLock { _ = $0.shown.removeValue(forKey: ino) }
         guard let se else { return }
         report(fuse_lowlevel_notify_inval_inode(se, ino, 0, 0), "inval_inode \(ino)")
+    }
+
+    /// Marks only the attributes of a file stale (offset -1: no page is touched). Safe from a
+    /// write handler: it takes no lock the running write holds, unlike a page invalidation.
+    func invalidateAttributes(_ ino: UInt64) {
+        guard let se else { return }
+        report(fuse_lowlevel_notify_inval_inode(se, ino, -1, 0), "inval_attr \(ino)")
     }
 
     func invalidateEntry(parent: UInt64, name: String) {

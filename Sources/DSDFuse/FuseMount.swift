@@ -11,13 +11,22 @@
 //   answer through a `~Copyable` `Reply` (exactly one reply per request). Reads come from the
 //   `FilesystemBackend` (the agent's replica); writes, unlinks, mkdir/rmdir block in the
 //   handler until the backend has committed them.
-// - Caching: long entry/attribute timeouts and `keep_cache`; every change is invalidated
-//   precisely by the notifier thread, never from a handler, never under a lock a handler needs.
+// - Two sessions: the main one at the mountpoint is *no-open* (OPEN answers ENOSYS, so the
+//   kernel sends no OPEN/FLUSH/RELEASE for regular files and a cached open+read+close costs
+//   no request at all); `events` is a second session mounted over `<mountpoint>/events`,
+//   with open support, because stream files need `direct_io` and per-open state.
+// - Caching: long entry/attribute timeouts, page-cached reads. The kernel is shown one
+//   version of a file at a time (`BridgeState.shown`): attribute replies and reads serve the
+//   same bytes, so size and text never mix versions. Remote changes: the notifier updates
+//   the shown bytes, replays the change as a real write on the mount (inode lock: size and
+//   pages change together) and then invalidates attributes only; deletions and `find`/`part`
+//   answers are invalidated precisely. Writes through the mount mark attributes stale
+//   before replying, so the next read drops the written line for the committed one.
 // - inotify for remote changes: the notifier thread replays each change that did not come
 //   through this mount as a real syscall on the mount (open/write/close, unlink, mkdir, rmdir,
 //   utimensat). Handlers recognise the notifier's thread id and acknowledge those requests
 //   without calling the backend; changes made through the mount are recognised by their
-//   echo and only invalidated.
+//   echo and not replayed.
 // - Streams: `events/<TABLE>/<PREFIX>` files are direct-io, non-seekable subscriptions;
 //   blocking reads are parked and answered by the producer, poll and interrupts supported.
 
@@ -40,15 +49,20 @@ public enum FuseMountError: Error, Equatable {
 /// The `/dsd` mount: start it, report every replica change with `replicaChanged`, and
 /// `unmount()` it (always cleanly, also with open files). Signals are the caller's business.
 ///
-/// Threads: the libfuse multithreaded loop on its own POSIX threads, and one notifier thread
-/// (invalidation, inotify reflection, event streams). Nothing runs on Swift's cooperative pool.
+/// Two FUSE sessions: the main one at the mountpoint (no-open, page-cached reads of entries,
+/// `find`, `part`, `status`) and the events one mounted over `<mountpoint>/events` (stream
+/// files need open, `direct_io` and per-open state, which no-open rules out per connection).
+/// Mounted main then events; unmounted events then main, on every path.
+///
+/// Threads: the libfuse multithreaded loop of each session on its own POSIX threads, and one
+/// notifier thread (invalidation, inotify reflection, event streams). Nothing runs on Swift's
+/// cooperative pool.
 public final class FuseMount: Sendable {
     private struct Running: Sendable {
-        var bridge: FuseBridge
+        var main: FuseSession
+        var events: FuseSession
         var notifier: Notifier
-        var loopThread: PosixThread
         var notifierThread: PosixThread
-        var connection: UInt64
     }
 
     private let backend: any FilesystemBackend
@@ -62,58 +76,40 @@ public final class FuseMount: Sendable {
         self.logger = logger
     }
 
-    /// Mounts and starts serving. Clears a dead mount (ENOTCONN) left by a crashed process.
+    /// Where the events session is mounted.
+    public var eventsMountpoint: String { settings.mountpoint + "/events" }
+
+    /// Mounts both sessions and starts serving. Clears dead mounts (ENOTCONN) left by a
+    /// crashed process, the events one first (it lies below the main one).
     public func start() throws(FuseMountError) {
         guard access("/dev/fuse", R_OK | W_OK) == 0 else { throw .deviceMissing }
         if running.withLock({ $0 != nil }) { throw .alreadyStarted }
+        Self.clearDeadMount(eventsMountpoint)
         Self.clearDeadMount(settings.mountpoint)
 
-        let bridge = FuseBridge(backend: backend, settings: settings, logger: logger)
+        let bridge = FuseBridge(backend: backend, settings: settings, logger: logger, role: .main)
+        let streams = FuseBridge(backend: backend, settings: settings, logger: logger, role: .events)
         var snapshot: [String: [Entry]] = [:]
         for name in backend.tableNames() { snapshot[name] = backend.entries(table: name) ?? [] }
-        let notifier = Notifier(bridge: bridge, mirror: ReplicaMirror(snapshot: snapshot))
+        let notifier = Notifier(bridge: bridge, events: streams, mirror: ReplicaMirror(snapshot: snapshot))
         bridge.notifier = notifier
 
-        let options = "allow_other,default_permissions,fsname=\(settings.fsName),subtype=\(settings.subtype)"
-        let argv = ["dsd", "-o", options]
-        var ops = FuseOps.make()
-        let userdata = Unmanaged.passUnretained(bridge).toOpaque()
-        let se: OpaquePointer? = withArrayOfCStrings(argv) { cargs in
-            cfuse_session_new(Int32(argv.count), cargs, &ops, userdata)
-        }
-        guard let se else { throw .sessionRejected }
-        guard fuse_session_mount(se, settings.mountpoint) == 0 else {
-            fuse_session_destroy(se)
-            throw .mountFailed(settings.mountpoint)
-        }
-        bridge.se = se
-
-        let session = SessionPointer(se)
-        let settings = self.settings
-        guard
-            let loopThread = PosixThread({ [bridge] in
-                _ = cfuse_session_loop_mt(session.pointer, settings.maxThreads, settings.maxIdleThreads)
-                bridge.loopEnded.store(true, ordering: .releasing)
-            })
-        else {
-            fuse_session_unmount(se)
-            fuse_session_destroy(se)
-            throw .threadFailed
+        let main = try FuseSession.mount(bridge, at: settings.mountpoint)
+        let events: FuseSession
+        do throws(FuseMountError) {
+            events = try FuseSession.mount(streams, at: eventsMountpoint)
+        } catch {
+            main.unmount(wait: settings.unmountWait)
+            Self.clearDeadMount(settings.mountpoint)
+            throw error
         }
         guard let notifierThread = PosixThread({ notifier.run() }) else {
-            fuse_session_exit(se)
-            fuse_session_unmount(se)
-            loopThread.join()
-            fuse_session_destroy(se)
+            events.unmount(wait: settings.unmountWait)
+            main.unmount(wait: settings.unmountWait)
             throw .threadFailed
         }
-        // Only now: a stat of the mountpoint waits for the loop to answer the kernel's INIT.
-        var st = Glibc.stat()
-        let connection: UInt64 = Glibc.lstat(settings.mountpoint, &st) == 0 ? Self.minor(st.st_dev) : 0
         running.withLock {
-            $0 = Running(
-                bridge: bridge, notifier: notifier, loopThread: loopThread, notifierThread: notifierThread,
-                connection: connection)
+            $0 = Running(main: main, events: events, notifier: notifier, notifierThread: notifierThread)
         }
         logger.info("mounted", metadata: ["fuse.mountpoint": "\(settings.mountpoint)"])
     }
@@ -135,14 +131,16 @@ public final class FuseMount: Sendable {
 
     /// Number of open `events` subscriptions (tests).
     var openStreamCountForTesting: Int {
-        running.withLock { $0?.bridge }?.streams.withLock { $0.streams.count } ?? 0
+        running.withLock { $0?.events.bridge }?.streams.withLock { $0.streams.count } ?? 0
     }
 
-    /// The FUSE connection number of the running mount (tests abort it to simulate a crash).
-    var connectionForTesting: UInt64? { running.withLock { $0?.connection } }
+    /// The FUSE connection numbers of the running sessions (tests abort them to simulate a crash).
+    var connectionForTesting: UInt64? { running.withLock { $0?.main.connection } }
+    var eventsConnectionForTesting: UInt64? { running.withLock { $0?.events.connection } }
 
-    /// Ends all streams, stops the notifier, unmounts and waits for the loop; aborts the
-    /// connection if open files keep a lazily detached mount alive.
+    /// Ends all streams, stops the notifier, unmounts the events session, then the main one,
+    /// waiting for each loop; aborts a connection if open files keep a lazily detached mount
+    /// alive.
     public func unmount() {
         guard
             let run = running.withLock({ state -> Running? in
@@ -150,30 +148,15 @@ public final class FuseMount: Sendable {
                 return state
             })
         else { return }
-        guard let se = run.bridge.se else { return }
-        run.bridge.streams.withLock { $0.closeAll() }
+        run.events.bridge.streams.withLock { $0.closeAll() }
         run.notifier.enqueue(.stop)
         run.notifierThread.join()
-        fuse_session_exit(se)
-        fuse_session_unmount(se)
-        if !waitForLoop(run.bridge, settings.unmountWait), run.connection != 0 {
-            Self.abortConnection(run.connection)
-            logger.warning("aborted FUSE connection", metadata: ["fuse.mountpoint": "\(settings.mountpoint)"])
+        for session in [run.events, run.main] where session.unmount(wait: settings.unmountWait) {
+            logger.warning("aborted FUSE connection", metadata: ["fuse.mountpoint": "\(session.mountpoint)"])
         }
-        run.loopThread.join()
-        fuse_session_destroy(se)
-        run.bridge.se = nil
+        Self.clearDeadMount(eventsMountpoint)
         Self.clearDeadMount(settings.mountpoint)
         logger.info("unmounted", metadata: ["fuse.mountpoint": "\(settings.mountpoint)"])
-    }
-
-    private func waitForLoop(_ bridge: FuseBridge, _ limit: Duration) -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: limit)
-        while !bridge.loopEnded.load(ordering: .acquiring) {
-            if ContinuousClock.now >= deadline { return false }
-            usleep(2_000)
-        }
-        return true
     }
 
     /// A mountpoint whose FUSE daemon died answers ENOTCONN; detach it. statfs always reaches
@@ -210,18 +193,4 @@ public final class FuseMount: Sendable {
         let dev = UInt64(dev)
         return ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
     }
-}
-
-/// The session pointer handed to the loop thread; libfuse's session is thread-safe for the
-/// loop and notify calls.
-private struct SessionPointer: @unchecked Sendable {
-    let pointer: OpaquePointer
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
-}
-
-private func withArrayOfCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    let copies = strings.map { strdup($0) }
-    defer { copies.forEach { free($0) } }
-    let pointers = copies.map { $0.map { UnsafePointer<CChar>($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -1,18 +1,53 @@
 import CFuse
 import Glibc
 
-/// The libfuse low-level operation table: non-generic C trampolines that recover the bridge
+/// The libfuse low-level operation tables: non-generic C trampolines that recover the bridge
 /// from the request's userdata and hand it a `Reply`. Unset operations answer ENOSYS in
 /// libfuse, which makes the kernel stop sending them (flush, getxattr).
 enum FuseOps {
-    static func make() -> fuse_lowlevel_ops {
-        var ops = fuse_lowlevel_ops()
+    static func make(_ role: SessionRole) -> fuse_lowlevel_ops {
+        switch role {
+        case .main: main()
+        case .events: events()
+        }
+    }
+
+    /// The main session: no-open for regular files (the `open` handler answers ENOSYS).
+    private static func main() -> fuse_lowlevel_ops {
+        var ops = shared()
         ops.`init` = { _, conn in
             guard let conn else { return }
-            // A truncating open must not empty the kernel's cache of an entry (the write that
-            // follows replaces the line); writeback caching would hide writes from the daemon.
+            // With no-open, an atomic O_TRUNC would keep the old tail of a shorter value
+            // (FUSE-FACTS): truncation must come as SETATTR, which is ignored (the write
+            // replaces the line). Writeback caching would hide writes from the daemon.
             conn.pointee.want &= ~UInt32(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE)
+            if conn.pointee.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0 {
+                conn.pointee.want |= UInt32(FUSE_CAP_NO_OPEN_SUPPORT)
+            }
         }
+        return ops
+    }
+
+    /// The events session: read-only stream files with open support; every change is refused.
+    private static func events() -> fuse_lowlevel_ops {
+        var ops = shared()
+        ops.`init` = { _, conn in
+            guard let conn else { return }
+            conn.pointee.want &= ~UInt32(FUSE_CAP_WRITEBACK_CACHE)
+        }
+        ops.setattr = { req, _, _, _, _ in fuse_reply_err(req, EPERM) }
+        ops.create = nil  // the kernel falls back to mknod
+        ops.mknod = { req, _, _, _, _ in fuse_reply_err(req, EPERM) }
+        ops.mkdir = { req, _, _, _ in fuse_reply_err(req, EPERM) }
+        ops.unlink = { req, _, _ in fuse_reply_err(req, EPERM) }
+        ops.rmdir = { req, _, _ in fuse_reply_err(req, EPERM) }
+        ops.write = nil
+        return ops
+    }
+
+    /// The handlers both sessions share (each dispatches on the node kinds of its own tree).
+    private static func shared() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
         ops.lookup = { req, parent, name in
             FuseBridge.from(req).lookup(Reply(req!), parent: parent, name: String(cString: name!))
         }

@@ -21,9 +21,12 @@ final class Notifier: Sendable {
     private let wakeup = Semaphore()
     private let mirror: Mutex<ReplicaMirror>
     private unowned let bridge: FuseBridge
+    /// The events session's bridge, whose streams the notifier feeds.
+    private unowned let events: FuseBridge
 
-    init(bridge: FuseBridge, mirror: ReplicaMirror) {
+    init(bridge: FuseBridge, events: FuseBridge, mirror: ReplicaMirror) {
         self.bridge = bridge
+        self.events = events
         self.mirror = Mutex(mirror)
     }
 
@@ -123,28 +126,43 @@ final class Notifier: Sendable {
             s.mtimes[key] = WallClock.now()
             return s.matchEcho(key, .put(value: entry.value, valid: entry.valid))
         }
+        // The kernel is shown the replica's current line (never older than this event), and
+        // only attributes are invalidated: the reflected write puts the same bytes in the page
+        // cache under the inode lock, so size and pages change together.
+        let current = bridge.backend.entry(table: table, key: entry.key)
+        let content = EntryLine.content(of: current ?? entry)
+        let (ino, changed) = bridge.state.withLock { s -> (UInt64?, Bool) in
+            guard let ino = s.tree.ino(of: kind) else { return (nil, false) }
+            defer { s.shown[ino] = content }
+            return (ino, s.shown[ino] != content)
+        }
         switch echo {
-        case .replied:
-            invalidate(key)
-        case .pending:
-            break  // the write handler asks for the invalidation once it has replied
+        case .replied, .pending:
+            // Written through the mount: the write handler already showed this line and marked
+            // the attributes stale. Invalidating again would race the reader's GETATTR (the
+            // kernel discards a reply that crosses an invalidation and reads on with the size
+            // it had); only a remote change shown in between needs it.
+            if let ino, changed { bridge.invalidateAttributes(ino) }
         case .none:
-            let content = EntryLine.content(of: entry)
+            let reflected: Bool
             if old == nil {
                 let tableIno = bridge.state.withLock { s in
                     s.reflecting[key] = .creating(size: content.count)
                     return s.tree.ino(of: .table(table))
                 }
                 if let tableIno { bridge.invalidateEntry(parent: tableIno, name: entry.key) }
-                writeFile(path(kind), content, flags: O_CREAT)
+                reflected = writeFile(path(kind), content, flags: O_CREAT)
             } else {
                 bridge.state.withLock { $0.reflecting[key] = .present(size: content.count) }
-                invalidate(key)
-                writeFile(path(kind), content, flags: 0)
+                reflected = writeFile(path(kind), content, flags: 0)
                 if old!.valid != entry.valid, mounted { _ = utimensat(AT_FDCWD, path(kind), nil, 0) }
             }
             bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
-            invalidate(key)
+            if reflected, let ino {
+                bridge.invalidateAttributes(ino)
+            } else {
+                invalidate(key)
+            }
         }
         publish(table: table, key: entry.key, line: EventLine.add(entry))
     }
@@ -165,12 +183,14 @@ final class Notifier: Sendable {
         if let tableIno { bridge.invalidateEntry(parent: tableIno, name: entry.key) }
     }
 
-    private func writeFile(_ path: String, _ content: [UInt8], flags: Int32) {
-        guard mounted else { return }
+    /// Replays a put; returns whether all of it reached the mount.
+    private func writeFile(_ path: String, _ content: [UInt8], flags: Int32) -> Bool {
+        guard mounted else { return false }
         let fd = Glibc.open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | flags, 0o664)
-        guard fd >= 0 else { return }
-        content.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard fd >= 0 else { return false }
+        let written = content.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         Glibc.close(fd)
+        return written == content.count
     }
 
     /// Drops the kernel's cached data and attributes of an entry, or the name of a table.
@@ -200,6 +220,6 @@ final class Notifier: Sendable {
     }
 
     private func publish(table: String, key: String, line: [UInt8]) {
-        bridge.streams.withLock { $0.publish(table: table, key: key, line: line) }
+        events.streams.withLock { $0.publish(table: table, key: key, line: line) }
     }
 }

@@ -11,6 +11,8 @@ final class InMemoryBackend: FilesystemBackend {
         var failNextPut: BackendError?
         var heartbeats: [(String, String, ContinuousClock.Instant?)] = []
         var unreachable: Set<String> = []
+        /// A line appended to `statusText` (changes without any replica event, like an agent's).
+        var statusNote = ""
     }
 
     let store = Mutex(Store())
@@ -155,6 +157,8 @@ final class InMemoryBackend: FilesystemBackend {
     }
 
     func statusText() -> String {
-        "state: test\ntables: \(store.withLock { $0.tables.count })"
+        store.withLock { s in
+            "state: test\ntables: \(s.tables.count)" + (s.statusNote.isEmpty ? "" : "\n" + s.statusNote)
+        }
     }
 }
