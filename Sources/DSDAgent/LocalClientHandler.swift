@@ -111,11 +111,8 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
             let directory = replica.directory
             var chunks: [(String, [Entry])] = []
             for name in directory.tableNames {
-                let entries = directory.table(named: name)?.allEntries ?? []
-                if entries.isEmpty { chunks.append((name, [])) }
-                for start in stride(from: 0, to: entries.count, by: WireLimits.maxEntriesPerFrame) {
-                    chunks.append(
-                        (name, Array(entries[start..<min(entries.count, start + WireLimits.maxEntriesPerFrame)])))
+                for chunk in WireLimits.frameChunks(directory.table(named: name)?.allEntries ?? []) {
+                    chunks.append((name, chunk))
                 }
             }
             if chunks.isEmpty { return reply(id, .ok(nil)) }
@@ -146,14 +143,9 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
     }
 
     private func sendChunks(_ id: UInt64, _ entries: [Entry], _ make: ([Entry], Bool) -> ClientReply) {
-        guard !entries.isEmpty else { return reply(id, make([], false)) }
-        var start = 0
-        while start < entries.count {
-            let end = min(entries.count, start + WireLimits.maxEntriesPerFrame)
-            context?.write(
-                wrapOutboundOut(.clientReply(id: id, make(Array(entries[start..<end]), end < entries.count))),
-                promise: nil)
-            start = end
+        let chunks = WireLimits.frameChunks(entries)
+        for (index, chunk) in chunks.enumerated() {
+            context?.write(wrapOutboundOut(.clientReply(id: id, make(chunk, index < chunks.count - 1))), promise: nil)
         }
         context?.flush()
     }

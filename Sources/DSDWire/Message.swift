@@ -151,26 +151,15 @@ public struct Hello: Hashable, Sendable {
     }
 }
 
-/// One chunk of a snapshot table: up to `WireLimits.maxEntriesPerFrame` entries.
-public struct SnapshotChunk: Hashable, Sendable {
-    public var id: TableID
-    public var name: String
-    public var entries: [Entry]
+/// One chunk of a snapshot table: up to `WireLimits.maxEntriesPerFrame` entries of one
+/// `Snapshot` table; a table may span several chunks.
+public typealias SnapshotChunk = Snapshot.TableContents
 
-    public init(id: TableID, name: String, entries: [Entry]) {
-        self.id = id
-        self.name = name
-        self.entries = entries
-    }
-
+extension SnapshotChunk {
     /// Splits a whole table into chunks that each fit a frame. An empty table yields one empty
     /// chunk, so the receiver learns the table exists.
     public static func chunks(id: TableID, name: String, entries: [Entry]) -> [SnapshotChunk] {
-        guard !entries.isEmpty else { return [SnapshotChunk(id: id, name: name, entries: [])] }
-        return stride(from: 0, to: entries.count, by: WireLimits.maxEntriesPerFrame).map { start in
-            let end = min(start + WireLimits.maxEntriesPerFrame, entries.count)
-            return SnapshotChunk(id: id, name: name, entries: Array(entries[start..<end]))
-        }
+        WireLimits.frameChunks(entries).map { SnapshotChunk(id: id, name: name, entries: $0) }
     }
 }
 

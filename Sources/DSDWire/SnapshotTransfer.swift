@@ -50,7 +50,7 @@ public struct SnapshotAssembler: Sendable {
             if let last = tables.last, last.id == chunk.id {
                 tables[tables.count - 1].entries.append(contentsOf: chunk.entries)
             } else {
-                tables.append(.init(id: chunk.id, name: chunk.name, entries: chunk.entries))
+                tables.append(chunk)
             }
             return nil
         case .snapshotEnd(let end):

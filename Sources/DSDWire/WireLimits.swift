@@ -28,3 +28,14 @@ public enum WireLimits {
     /// Longest route address (an IPv6 literal is at most 45 characters).
     public static let maxAddressBytes = 64
 }
+
+extension WireLimits {
+    /// Splits entries into pieces that each fit one frame (`maxEntriesPerFrame`). An empty list
+    /// yields one empty piece, so the receiver still gets a (final) frame.
+    public static func frameChunks(_ entries: [Entry]) -> [[Entry]] {
+        guard !entries.isEmpty else { return [[]] }
+        return stride(from: 0, to: entries.count, by: maxEntriesPerFrame).map { start in
+            Array(entries[start..<min(start + maxEntriesPerFrame, entries.count)])
+        }
+    }
+}
