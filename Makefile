@@ -20,7 +20,7 @@ demo: build
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
-# Release build with the Swift runtime and Foundation linked statically, as deployed: each
+# Release build with the Swift runtime linked statically, as deployed: each
 # process then maps one binary instead of a dozen shared libraries (about 5 MiB less RSS).
 bench:
 	$(SWIFT) build -c release --static-swift-stdlib

@@ -6,6 +6,15 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Linker flags for `dsd` that keep startup from touching pages nobody needs again, so every
+/// agent on a host stays small (measured: Docs/decisions.md, "The agent's resident memory"):
+/// lld packs the relative relocations (DT_RELR: kilobytes instead of 1.5 MB the loader reads at
+/// every start), and only the symbols the shared libraries need are exported (the static Swift
+/// runtime's `-export-dynamic` put 19,000 symbols, 1.3 MB, in the dynamic table).
+let residentFootprintFlags = [
+    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+]
+
 let package = Package(
     name: "dsd",
     platforms: [.macOS(.v15)],
@@ -29,6 +38,8 @@ let package = Package(
             dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")],
             swiftSettings: strict
         ),
+        // Operating-system helpers the drivers share without Foundation: threads, streams, paths.
+        .target(name: "DSDPosix", swiftSettings: strict),
         // Write-ahead log and snapshots. Plain POSIX I/O, no networking.
         .target(
             name: "DSDLog",
@@ -51,7 +62,7 @@ let package = Package(
         .target(
             name: "DSDServer",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog",
+                "DSDCore", "DSDWire", "DSDLog", "DSDPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,7 +74,7 @@ let package = Package(
         .target(
             name: "DSDAgent",
             dependencies: [
-                "DSDCore", "DSDWire",
+                "DSDCore", "DSDWire", "DSDPosix",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +85,7 @@ let package = Package(
         // Swift API for local programs: a blocking client of the agent's Unix socket.
         .target(
             name: "DSDClient",
-            dependencies: ["DSDCore", "DSDWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["DSDCore", "DSDWire", "DSDPosix", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         // libfuse3 through pkg-config, plus a tiny C shim for what Swift cannot import.
@@ -89,7 +100,7 @@ let package = Package(
         .target(
             name: "DSDFuse",
             dependencies: [
-                "DSDCore", "CFuse", "CFuseShim",
+                "DSDCore", "DSDPosix", "CFuse", "CFuseShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -98,14 +109,15 @@ let package = Package(
         .executableTarget(
             name: "DSDCommand",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse", "DSDClient",
+                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse", "DSDClient", "DSDPosix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(residentFootprintFlags, .when(platforms: [.linux]))]
         ),
         // Benchmarks printed by `make bench`: propagation latency, bytes on the wire, memory.
         .executableTarget(
@@ -155,6 +167,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "DSDPosixTests", dependencies: ["DSDPosix"], swiftSettings: strict),
         .testTarget(name: "DSDFuseTests", dependencies: ["DSDFuse", "DSDCore"], swiftSettings: strict),
     ]
 )

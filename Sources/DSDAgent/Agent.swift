@@ -8,8 +8,10 @@
 /// `AgentEngine` on one event loop. The filesystem plugs in through `Agent`'s blocking calls
 /// and `observe(_:)`.
 import DSDCore
+import DSDPosix
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -64,7 +66,7 @@ public final class Agent: Service, Sendable {
     /// Binds the local socket and starts connecting to the directory.
     public func start() async throws {
         let path = settings.socketPath
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = Paths.parent(of: path)
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let engine = self.engine
         let channel = try await ServerBootstrap(group: loop)
@@ -128,7 +130,7 @@ public final class Agent: Service, Sendable {
             let path = engine.value.settings.cachePath!
             let logger = engine.value.logger
             _ = self
-            Thread.detachNewThread {
+            PosixThread.detach {
                 do { try ReplicaCache.save(snapshot, path: path) } catch {
                     logger.warning("could not write the replica cache", metadata: ["error": "\(error)"])
                 }

@@ -1,6 +1,8 @@
 import DSDCore
 import DSDWire
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -99,7 +101,10 @@ final class AgentEngine {
                         IdleStateHandler(readTimeout: TimeAmount(settings.pingInterval * PeerTiming.silenceLimit)),
                         ByteToMessageHandler(FrameDecoder(limit: limit)),
                         MessageToByteHandler(FrameEncoder()),
-                        UpstreamHandler(engine: bound.value, endpoint: endpoint, frameLimit: limit, logger: logger),
+                        HandshakeHandler(
+                            handshake: UpstreamHandler.handshake(settings: settings),
+                            settings: .init(timeout: TimeAmount(settings.connectTimeout)), frameLimit: limit),
+                        UpstreamHandler(engine: bound.value, endpoint: endpoint, logger: logger),
                     ])
                 }
             }

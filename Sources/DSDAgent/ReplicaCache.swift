@@ -1,6 +1,8 @@
 import DSDCore
+import DSDPosix
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 
 /// The replica's cache file: the snapshot-transfer frames of the replica, written to a
@@ -27,7 +29,7 @@ enum ReplicaCache {
         for message in SnapshotTransfer.messages(for: snapshot) {
             try buffer.writeFrame(message)
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Paths.parent(of: path)
         try FileManager.default.createDirectory(
             atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
         let temp = path + ".tmp"

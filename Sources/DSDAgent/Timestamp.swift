@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension Date {
     /// `2026-11-28T23:17:04Z`, formatted with `gmtime_r` (Foundation's ISO 8601 formatter

@@ -3,50 +3,36 @@ import DSDWire
 import Logging
 import NIOCore
 
-/// One connection from the agent to a directory: the handshake, then pushed changes,
-/// snapshots and responses, all handed to the `AgentEngine` on the same event loop.
+/// One connection from the agent to a directory, behind a `HandshakeHandler`: once the
+/// directory is authenticated (`HandshakeCompleted`), pushed changes, snapshots and responses,
+/// all handed to the `AgentEngine` on the same event loop.
 final class UpstreamHandler: ChannelInboundHandler {
     typealias InboundIn = Message
     typealias OutboundOut = Message
 
     let endpoint: AgentSettings.Endpoint
     private let engine: AgentEngine
-    private var handshake: Handshake
     private var authenticated = false
     private var context: ChannelHandlerContext?
     private var assembler = SnapshotAssembler()
     private var batch: [Change] = []
     private let logger: Logger
 
-    /// Raised to full-size frames once the directory is authenticated.
-    private let frameLimit: FrameLimit
+    /// The handshake an agent opens with: a directory or a middle-layer node may serve it.
+    static func handshake(settings: AgentSettings) -> Handshake {
+        Handshake(
+            side: .initiator, role: .agent, name: settings.hostName, key: settings.clusterKey,
+            acceptedPeerRoles: [.directory, .node])
+    }
 
-    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, frameLimit: FrameLimit, logger: Logger) {
+    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, logger: Logger) {
         self.engine = engine
-        self.frameLimit = frameLimit
         self.endpoint = endpoint
         self.logger = logger
-        self.handshake = Handshake(
-            side: .initiator, role: .agent, name: engine.settings.hostName, key: engine.settings.clusterKey,
-            acceptedPeerRoles: [.directory, .node])
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { start() }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        start()
-        context.fireChannelActive()
-    }
-
-    private var started = false
-
-    private func start() {
-        guard !started else { return }
-        started = true
-        perform(handshake.onStart())
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -58,10 +44,6 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
-        guard authenticated else {
-            perform(handshake.onMessage(message))
-            return
-        }
         switch message {
         case .change(let change):
             batch.append(change)
@@ -103,32 +85,24 @@ final class UpstreamHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("upstream error", metadata: ["error": "\(error)"])
+        if let failure = error as? HandshakeFailure {
+            logger.error(
+                "handshake with the directory failed", metadata: ["error": "\(failure.code): \(failure.message)"])
+        } else {
+            logger.debug("upstream error", metadata: ["error": "\(error)"])
+        }
         close()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
+        if event is HandshakeCompleted {
+            authenticated = true
+            engine.connected(self)
+        } else if event is IdleStateHandler.IdleStateEvent {
             logger.warning("directory silent too long; reconnecting", metadata: ["server": "\(endpoint)"])
             close()
         } else {
             context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    private func perform(_ actions: [HandshakeAction]) {
-        for action in actions {
-            switch action {
-            case .send(let message):
-                send(message)
-            case .authenticated:
-                authenticated = true
-                frameLimit.authenticated()
-                engine.connected(self)
-            case .fail(let code, let reason):
-                logger.error("handshake with the directory failed", metadata: ["error": "\(code): \(reason)"])
-                close()
-            }
         }
     }
 

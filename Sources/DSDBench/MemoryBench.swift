@@ -129,7 +129,7 @@ struct MemoryBench {
         Swift.print(table.render())
         Swift.print(
             "  anon: the process's own heap, stacks and data; file: resident pages of the dsd executable and"
-                + " the shared\n  libraries it maps (Swift runtime, Foundation, ICU, libc), counted in full by every"
+                + " the shared\n  libraries it maps (libc, libstdc++, libfuse), counted in full by every"
                 + " process; PSS divides\n  shared pages among the processes mapping them.")
         for (entries, duration) in run.loadTimes {
             let rate =

@@ -5,7 +5,8 @@
 /// each call writes one request and reads its replies, with a deadline.
 import DSDCore
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 
 public enum ClientError: Error, Hashable, Sendable {
@@ -199,7 +200,7 @@ public final class AgentClient {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes {
-                Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw .agentUnreachable(path: path, reason: Self.errnoText()) }

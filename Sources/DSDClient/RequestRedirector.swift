@@ -1,6 +1,8 @@
 import DSDCore
+import DSDPosix
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Keeps a server process's or gateway's pending requests on live routes (FIG. 4C).
@@ -46,9 +48,9 @@ public final class RequestRedirector<RequestID: Hashable & Sendable>: Sendable {
         for table in Self.watchedTables {
             // Each watch gets its own connection, created on its thread; the initialiser
             // returns once every watch is acknowledged, so no change after it is missed.
-            let ready = DispatchSemaphore(value: 0)
+            let ready = PosixSemaphore()
             let outcome = Mutex<ClientError?>(nil)
-            Thread.detachNewThread { [weak self] in
+            let started = PosixThread.detach { [weak self] in
                 var acknowledged = false
                 do throws(ClientError) {
                     let watcher = try AgentClient(socketPath: socketPath, timeout: .seconds(5))
@@ -68,6 +70,7 @@ public final class RequestRedirector<RequestID: Hashable & Sendable>: Sendable {
                 }
                 if !acknowledged { ready.signal() }
             }
+            guard started else { throw ClientError.agentUnreachable(path: socketPath, reason: "cannot start a thread") }
             ready.wait()
             if let error = outcome.withLock({ $0 }) { throw error }
         }

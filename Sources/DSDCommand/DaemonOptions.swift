@@ -1,6 +1,8 @@
 import ArgumentParser
+import DSDPosix
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// Options every long-running command shares.
@@ -29,7 +31,7 @@ func loadClusterKey(path: String, create: Bool) throws -> ClusterKey {
             throw ValidationError("cluster key file \(path) does not exist (create one with: dsd keygen > \(path))")
         }
         let key = ClusterKey.generate()
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Paths.parent(of: path)
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
@@ -41,11 +43,14 @@ func loadClusterKey(path: String, create: Bool) throws -> ClusterKey {
         close(fd)
         return key
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw ValidationError("cannot read cluster key file \(path)")
+    let data: [UInt8]
+    do throws(PosixError) {
+        data = try Streams.readFile(path)
+    } catch {
+        throw ValidationError("cannot read cluster key file \(path): \(error.reason)")
     }
     do {
-        return try ClusterKey(fileContents: Array(data))
+        return try ClusterKey(fileContents: data)
     } catch {
         throw ValidationError("cluster key file \(path): \(error)")
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import DSDClient
+import DSDPosix
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Exit codes a script can rely on, and the mapping from typed errors to them.
 enum ExitStatus {
@@ -50,5 +52,5 @@ enum ExitStatus {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    Streams.printError(text)
 }

@@ -1,4 +1,6 @@
-import Foundation
+import DSDPosix
+import FoundationEssentials
+import Glibc
 
 /// `mount -t fuse.dsd` support, so `/dsd` can be an fstab line:
 ///
@@ -47,27 +49,62 @@ enum MountHelper {
     /// Starts the agent detached and waits for its mount. Returns the exit status.
     static func run(agentArguments: [String], mountpoint: String) -> Int32 {
         let log = "/var/log/dsd-agent-\(mountpoint.split(separator: "/").joined(separator: "-")).log"
-        let process = Process()
-        // setsid: the daemon leaves mount(8)'s session and survives it.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path] + agentArguments
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
+        let pid: pid_t
         do {
-            try process.run()
+            pid = try spawnDaemon(arguments: agentArguments, log: log)
         } catch {
             printError("dsd: cannot start the agent: \(error)")
             return 1
         }
         for _ in 0..<200 {
             if isMounted(mountpoint) { return 0 }
-            if !process.isRunning { break }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { break }
             usleep(50_000)
         }
         printError("dsd: the agent did not mount \(mountpoint); see \(log)")
         return 1
+    }
+
+    /// glibc's POSIX_SPAWN_SETSID (since 2.26), hidden from Swift behind _GNU_SOURCE.
+    static let posixSpawnSetsid: Int16 = 0x80
+
+    /// Starts this executable with `arguments` in a new session (it leaves mount(8)'s session
+    /// and survives it), standard input from /dev/null, output appended to `log`.
+    static func spawnDaemon(arguments: [String], log: String) throws(PosixError) -> pid_t {
+        closeOnExec(from: 3)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, posixSpawnSetsid)
+        let argv = ["/proc/self/exe"] + arguments
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &cArguments, environ)
+        guard rc == 0 else { throw PosixError(operation: "posix_spawn", errno: rc) }
+        return pid
+    }
+
+    /// Marks every open descriptor from `first` on close-on-exec, so the daemon holds none of
+    /// mount(8)'s (a pipe it kept open would keep mount waiting for end of file).
+    static func closeOnExec(from first: Int32) {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let fd = Int32(name), fd >= first, fd != own else { continue }
+            _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
+        }
     }
 
     static func isMounted(_ path: String) -> Bool {

@@ -12,6 +12,8 @@ struct ServerCommand: AsyncParsableCommand {
               dsd keygen > /etc/dsd/cluster.key
               dsd server --listen 127.0.0.1:7400 --data /var/lib/dsd --cluster-key /etc/dsd/cluster.key
             Every change is in the write-ahead log under --data before it is acknowledged.
+            Entries heartbeated by an agent that disconnected stay valid --agent-timeout-ms
+            (a reconnect within it changes nothing), then are marked invalid everywhere.
             SIGTERM or SIGINT shut down cleanly.
             """
     )
@@ -24,7 +26,7 @@ struct ServerCommand: AsyncParsableCommand {
     var clusterKey: String
     @Option(name: .long, help: "This directory's name, shown to peers.")
     var name = localHostName()
-    @OptionGroup var probes: ProbeOptions
+    @OptionGroup var liveness: LivenessOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -32,7 +34,8 @@ struct ServerCommand: AsyncParsableCommand {
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey, create: false)
         var settings = ServerSettings(host: host, port: port, dataDirectory: data, clusterKey: key, name: name)
-        settings.routeProbing = probes.settings
+        settings.routeProbing = liveness.routes
+        settings.liveness = liveness.agents
         let server = DirectoryServer(settings: settings, logger: logger)
         let group = ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

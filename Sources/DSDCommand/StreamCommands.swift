@@ -1,7 +1,9 @@
 import ArgumentParser
 import DSDClient
 import DSDCore
-import Foundation
+import DSDPosix
+import FoundationEssentials
+import Glibc
 
 struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +24,7 @@ struct WatchCommand: ParsableCommand {
         let connection = try client.connect()
         try runClient {
             try connection.watch(table: table, prefix: prefix) { event in
-                FileHandle.standardOutput.write(Data((event.line + "\n").utf8))
+                Streams.write(event.line + "\n", to: STDOUT_FILENO)
                 return true
             }
         }
@@ -44,14 +46,11 @@ struct LoadCommand: ParsableCommand {
 
     func run() throws {
         let text: String
-        do {
-            if file == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            }
+        do throws(PosixError) {
+            let bytes = file == "-" ? try Streams.readAll(from: STDIN_FILENO) : try Streams.readFile(file)
+            text = String(decoding: bytes, as: UTF8.self)
         } catch {
-            printError("dsd: cannot read \(file): \(error.localizedDescription)")
+            printError("dsd: cannot read \(file): \(error.reason)")
             throw ExitCode(ExitStatus.usage)
         }
         let document: LoadFormat.Document

@@ -2,8 +2,10 @@ import ArgumentParser
 import DSDAgent
 import DSDClient
 import DSDCore
+import DSDPosix
 import DSDServer
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import ServiceLifecycle
 
@@ -23,12 +25,14 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address the directory listens on, HOST:PORT (other agents may join).")
     var listen = "127.0.0.1:7400"
     @Option(name: .long, help: "Data directory (log, snapshots, cluster key, replica cache).")
-    var data = getuid() == 0 ? "/var/lib/dsd" : NSHomeDirectory() + "/.local/share/dsd"
+    var data =
+        getuid() == 0 ? "/var/lib/dsd" : FileManager.default.homeDirectoryForCurrentUser.path + "/.local/share/dsd"
     @Option(name: .long, help: "Cluster key file (default DATA/cluster.key, created when missing).")
     var clusterKey: String?
     @Option(name: .long, help: "Load this file (`dsd load` format) once the directory is up, if the tables are empty.")
     var seed: String?
     @OptionGroup var agent: AgentOptions
+    @OptionGroup var liveness: LivenessOptions
     @OptionGroup var mount: MountOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -36,10 +40,11 @@ struct UpCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("dsd.up")
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey ?? data + "/cluster.key", create: true)
-        let server = DirectoryServer(
-            settings: ServerSettings(
-                host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host),
-            logger: logger)
+        var serverSettings = ServerSettings(
+            host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host)
+        serverSettings.liveness = liveness.agents
+        serverSettings.routeProbing = liveness.routes
+        let server = DirectoryServer(settings: serverSettings, logger: logger)
         let bound = try await server.start()
         let settings = AgentSettings(
             servers: [.init(host: host, port: bound)], hostName: agent.host, clusterKey: key,
@@ -63,7 +68,12 @@ struct UpCommand: AsyncParsableCommand {
 /// entries (a restart must not overwrite live data).
 enum Seeder {
     static func seed(file: String, agent: Agent, logger: Logger) async throws {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let text: String
+        do throws(PosixError) {
+            text = String(decoding: try Streams.readFile(file), as: UTF8.self)
+        } catch {
+            throw ValidationError("seed: cannot read \(file): \(error.reason)")
+        }
         let document = try LoadFormat.parse(text)
         guard await agent.waitForSync(timeout: .seconds(10)) else {
             throw ValidationError("seed: the agent did not sync with the directory")

@@ -33,6 +33,7 @@
 import CFuse
 import CFuseShim
 import DSDCore
+import DSDPosix
 import Glibc
 import Logging
 import Synchronization
@@ -124,7 +125,7 @@ public final class FuseMount: Sendable {
     /// Waits until the notifier has handled every change reported so far (tests).
     func waitUntilIdleForTesting() {
         guard let notifier = running.withLock({ $0?.notifier }) else { return }
-        let done = Semaphore()
+        let done = PosixSemaphore()
         notifier.enqueue(.barrier(done))
         done.wait()
     }

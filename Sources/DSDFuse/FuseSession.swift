@@ -1,5 +1,6 @@
 import CFuse
 import CFuseShim
+import DSDPosix
 import Glibc
 import Logging
 

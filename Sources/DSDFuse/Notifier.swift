@@ -1,6 +1,7 @@
 import CFuse
 import CFuseShim
 import DSDCore
+import DSDPosix
 import Glibc
 import Synchronization
 
@@ -13,12 +14,12 @@ final class Notifier: Sendable {
         case events([ReplicaEvent])
         case invalidate(PathKey)
         /// Signalled once every job queued before it is done (tests).
-        case barrier(Semaphore)
+        case barrier(PosixSemaphore)
         case stop
     }
 
     private let jobs = Mutex<[Job]>([])
-    private let wakeup = Semaphore()
+    private let wakeup = PosixSemaphore()
     private let mirror: Mutex<ReplicaMirror>
     private unowned let bridge: FuseBridge
     /// The events session's bridge, whose streams the notifier feeds.

@@ -1,7 +1,9 @@
 import DSDCore
 import DSDLog
+import DSDPosix
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 
@@ -221,7 +223,7 @@ final class DirectoryEngine {
         let logger = self.logger
         let loop = self.loop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        Thread.detachNewThread {
+        PosixThread.detach {
             do {
                 let bytes = try LogCodec.encode(snapshot)
                 try writer.writeSnapshot(bytes, upTo: lsn)

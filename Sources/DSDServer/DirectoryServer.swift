@@ -9,7 +9,8 @@
 import DSDCore
 import DSDLog
 import DSDWire
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -80,7 +81,10 @@ public final class DirectoryServer: Service, Sendable {
                         IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)),
                         ByteToMessageHandler(FrameDecoder(limit: limit)),
                         MessageToByteHandler(FrameEncoder()),
-                        PeerConnection(engine: engine.value, frameLimit: limit),
+                        HandshakeHandler(
+                            handshake: PeerConnection.handshake(settings: settings),
+                            settings: .init(timeout: TimeAmount(settings.handshakeTimeout)), frameLimit: limit),
+                        PeerConnection(engine: engine.value),
                     ])
                 }
             }

@@ -3,35 +3,33 @@ import DSDWire
 import Logging
 import NIOCore
 
-/// One connection to the directory: the handshake, then requests and the replication feed.
+/// One authenticated peer of the directory: its requests and its replication feed.
 ///
-/// The handler only carries out what the pure machines decide (`Handshake`, `PeerFeed`). It
-/// lives on the engine's event loop. A frame that cannot be decoded, a message out of place or
-/// a failed handshake gets an `error` frame and the connection closes; an unauthenticated peer
-/// reaches nothing but the handshake.
+/// The handler only carries out what the pure machine decides (`PeerFeed`). It lives on the
+/// engine's event loop, behind a `HandshakeHandler`: it sees a peer only once that peer is
+/// authenticated (`HandshakeCompleted`). A message out of place gets an `error` frame and the
+/// connection closes.
 final class PeerConnection: ChannelInboundHandler {
     typealias InboundIn = Message
     typealias OutboundOut = Message
 
     private let engine: DirectoryEngine
-    private var handshake: Handshake
     private var feed = PeerFeed()
     private var context: ChannelHandlerContext?
     private var peerRole: Role?
     private var peerName = "?"
-    private var handshakeTimer: Scheduled<Void>?
     private var logger: Logger
     private var closing = false
 
-    /// Raised to full-size frames once the peer is authenticated.
-    private let frameLimit: FrameLimit
-
-    init(engine: DirectoryEngine, frameLimit: FrameLimit) {
-        self.engine = engine
-        self.frameLimit = frameLimit
-        self.handshake = Handshake(
-            side: .responder, role: .directory, name: engine.settings.name, key: engine.settings.clusterKey,
+    /// The handshake the directory answers with: agents, nodes and backups may connect.
+    static func handshake(settings: ServerSettings) -> Handshake {
+        Handshake(
+            side: .responder, role: .directory, name: settings.name, key: settings.clusterKey,
             acceptedPeerRoles: [.agent, .node, .backupDirectory])
+    }
+
+    init(engine: DirectoryEngine) {
+        self.engine = engine
         self.logger = engine.logger
     }
 
@@ -39,27 +37,10 @@ final class PeerConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { start(context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        start(context)
-        context.fireChannelActive()
-    }
-
-    private func start(_ context: ChannelHandlerContext) {
-        guard handshakeTimer == nil else { return }
         if let remote = context.remoteAddress { logger[metadataKey: "peer.address"] = "\(remote)" }
-        let timeout = TimeAmount(engine.settings.handshakeTimeout)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.handshakeTimedOut()
-        }
-        perform(handshake.onStart())
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        handshakeTimer?.cancel()
         if peerRole != nil {
             engine.remove(self)
             logger.info("peer disconnected", metadata: ["peer.name": "\(peerName)"])
@@ -70,10 +51,6 @@ final class PeerConnection: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
-        guard peerRole != nil else {
-            perform(handshake.onMessage(message))
-            return
-        }
         switch message {
         case .sync(let from):
             engine.sync(self, from: from)
@@ -107,8 +84,12 @@ final class PeerConnection: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let wire = error as? WireError {
-            fail(wire.code, "\(wire)")
+        if let failure = error as? HandshakeFailure {
+            // The handshake handler has sent the error frame and closes the connection.
+            logger.notice("handshake failed", metadata: ["error": "\(failure.code): \(failure.message)"])
+        } else if let wire = error as? WireError {
+            // Likewise for a frame that cannot be decoded.
+            logger.notice("closing connection", metadata: ["error": "\(wire.code): \(wire)"])
         } else {
             logger.debug("connection error", metadata: ["error": "\(error)"])
             close()
@@ -116,7 +97,13 @@ final class PeerConnection: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
+        if let completed = event as? HandshakeCompleted {
+            peerRole = completed.peerRole
+            peerName = completed.peerName
+            logger[metadataKey: "peer.name"] = "\(completed.peerName)"
+            logger.info("peer authenticated", metadata: ["peer.role": "\(completed.peerRole)"])
+            engine.add(self)
+        } else if event is IdleStateHandler.IdleStateEvent {
             logger.info("peer silent too long; closing", metadata: ["peer.name": "\(peerName)"])
             close()
         } else {
@@ -124,33 +111,7 @@ final class PeerConnection: ChannelInboundHandler {
         }
     }
 
-    // MARK: Handshake
-
-    private func perform(_ actions: [HandshakeAction]) {
-        for action in actions {
-            switch action {
-            case .send(let message):
-                context?.writeAndFlush(wrapOutboundOut(message), promise: nil)
-            case .authenticated(let role, let name):
-                handshakeTimer?.cancel()
-                frameLimit.authenticated()
-                peerRole = role
-                peerName = name
-                logger[metadataKey: "peer.name"] = "\(name)"
-                logger.info("peer authenticated", metadata: ["peer.role": "\(role)"])
-                engine.add(self)
-            case .fail(let code, let reason):
-                logger.notice("handshake failed", metadata: ["error": "\(code): \(reason)"])
-                close()
-            }
-        }
-    }
-
-    private func handshakeTimedOut() {
-        guard peerRole == nil else { return }
-        logger.info("handshake timed out")
-        fail(.timeout, "handshake timed out")
-    }
+    // MARK: Closing
 
     private func fail(_ code: ErrorCode, _ reason: String) {
         guard let context, !closing else { return }

@@ -7,8 +7,8 @@ import NIOCore
 ///
 /// - Until authenticated, nothing inbound passes on, and outbound writes wait; they are sent
 ///   in order once the peer is authenticated, or failed if the handshake fails.
-/// - On success it fires `HandshakeCompleted` as a user inbound event, then passes every
-///   message through.
+/// - On success it raises the decoder's `FrameLimit` (if given) to full-size frames, fires
+///   `HandshakeCompleted` as a user inbound event, then passes every message through.
 /// - On failure it fires `HandshakeFailure` through `errorCaught` and closes the channel after
 ///   the error frame has been written.
 /// - A `WireError` from the decoder (at any time) is answered with `error(malformed)` and the
@@ -36,6 +36,7 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private var machine: Handshake
     private let settings: Settings
+    private let frameLimit: FrameLimit?
     private var started = false
     private var closing = false
     private var deadline: Scheduled<Void>?
@@ -43,9 +44,12 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var lastSend: EventLoopFuture<Void>?
     private var pendingWrites: [(Message, EventLoopPromise<Void>?)] = []
 
-    public init(handshake: Handshake, settings: Settings = .default) {
+    /// `frameLimit`: the limit of this channel's `FrameDecoder`, raised once the peer is
+    /// authenticated (an unauthenticated peer cannot make the other side buffer large frames).
+    public init(handshake: Handshake, settings: Settings = .default, frameLimit: FrameLimit? = nil) {
         self.machine = handshake
         self.settings = settings
+        self.frameLimit = frameLimit
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -111,6 +115,7 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 lastSend = context.write(wrapOutboundOut(message))
             case .authenticated(let role, let name):
                 deadline?.cancel()
+                frameLimit?.authenticated()
                 let writes = pendingWrites
                 pendingWrites = []
                 for (message, promise) in writes { context.write(wrapOutboundOut(message), promise: promise) }

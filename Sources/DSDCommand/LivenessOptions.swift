@@ -1,8 +1,13 @@
 import ArgumentParser
 import DSDCore
 
-/// The directory's route-probing flags (`dsd server --probe-interval-ms … --probe-misses …`).
-struct ProbeOptions: ParsableArguments {
+/// The directory's failure-detection flags: lost agents (`--agent-timeout-ms`) and route
+/// probing (`--probe-interval-ms`, `--probe-misses`).
+struct LivenessOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "How long a disconnected agent's heartbeated entries stay valid, in milliseconds.")
+    var agentTimeoutMs = Int(AgentLiveness.Settings.default.agentTimeout / .milliseconds(1))
     @Option(name: .long, help: "Time between two probes of each route, in milliseconds.")
     var probeIntervalMs = Int(RouteLiveness.Settings.default.interval / .milliseconds(1))
     @Option(
@@ -11,11 +16,14 @@ struct ProbeOptions: ParsableArguments {
     var probeMisses: Int = RouteLiveness.Settings.default.threshold
 
     func validate() throws {
+        guard agentTimeoutMs >= 1 else { throw ValidationError("--agent-timeout-ms must be at least 1") }
         guard probeIntervalMs >= 1 else { throw ValidationError("--probe-interval-ms must be at least 1") }
         guard probeMisses >= 1 else { throw ValidationError("--probe-misses must be at least 1") }
     }
 
-    var settings: RouteLiveness.Settings {
+    var agents: AgentLiveness.Settings { .init(agentTimeout: .milliseconds(agentTimeoutMs)) }
+
+    var routes: RouteLiveness.Settings {
         .every(.milliseconds(probeIntervalMs), threshold: probeMisses)
     }
 }

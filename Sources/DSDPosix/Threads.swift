@@ -1,8 +1,11 @@
+/// DSDPosix: the few operating-system helpers the drivers share without Foundation — POSIX
+/// threads, a semaphore, whole-buffer writes to a descriptor, path arithmetic. Linking
+/// Foundation would map its runtime and ICU's data into every agent; these are all dsd needs.
 import Glibc
 
-/// A plain POSIX thread, so that FUSE handlers and the notifier never run on Swift's
-/// cooperative pool (they block on syscalls and on the directory's commits).
-struct PosixThread: Sendable {
+/// A plain POSIX thread, so that FUSE handlers, the notifier and blocking file writes never
+/// run on Swift's cooperative pool or on an event loop (they block on syscalls).
+public struct PosixThread: Sendable {
     private let handle: pthread_t
 
     private final class Body {
@@ -10,7 +13,7 @@ struct PosixThread: Sendable {
         init(_ run: @escaping () -> Void) { self.run = run }
     }
 
-    init?(_ run: @escaping @Sendable () -> Void) {
+    public init?(_ run: @escaping @Sendable () -> Void) {
         let body = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
@@ -26,17 +29,26 @@ struct PosixThread: Sendable {
         handle = thread
     }
 
-    func join() {
+    public func join() {
         pthread_join(handle, nil)
+    }
+
+    /// Runs `body` on a new thread nobody joins. Returns false when no thread could be created
+    /// (the body has not run).
+    @discardableResult
+    public static func detach(_ body: @escaping @Sendable () -> Void) -> Bool {
+        guard let thread = PosixThread(body) else { return false }
+        pthread_detach(thread.handle)
+        return true
     }
 }
 
 /// A counting semaphore for the notifier's wake-ups (heap-allocated: `sem_t` must not move).
-final class Semaphore: @unchecked Sendable {
+public final class PosixSemaphore: @unchecked Sendable {
     // Safe: sem_t is designed for concurrent use through a stable pointer.
     private let sem: UnsafeMutablePointer<sem_t>
 
-    init() {
+    public init() {
         sem = .allocate(capacity: 1)
         sem_init(sem, 0, 0)
     }
@@ -46,9 +58,9 @@ final class Semaphore: @unchecked Sendable {
         sem.deallocate()
     }
 
-    func signal() { sem_post(sem) }
+    public func signal() { sem_post(sem) }
 
-    func wait() {
+    public func wait() {
         while sem_wait(sem) != 0 && errno == EINTR {}
     }
 }
