@@ -12,6 +12,21 @@ extension Integration {
         static let seed: UInt64 = 0xD5D_F022
 
         /// A put through A reaches B.
+        /// A directory with agents A and B connected.
+        static func serverWithTwoAgents() throws -> (Cluster, ChildProcess) {
+            let cluster = try Cluster()
+            do {
+                let server = try cluster.startServer()
+                try cluster.startAgent("A")
+                try cluster.startAgent("B")
+                #expect(cluster.waitConnected(["A", "B"]) != nil, "agents connect\n\(cluster.logs())")
+                return (cluster, server)
+            } catch {
+                cluster.stopAll()
+                throw error
+            }
+        }
+
         static func propagates(_ cluster: Cluster, key: String) throws -> Duration? {
             try cluster.client("A").put(table: testTable, entry: Entry(key: key, value: "HOST7:77"))
             return eventually(within: .seconds(2)) { cluster.entry("B", testTable, key) != nil }
@@ -19,12 +34,8 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(2)))
         func hundredThousandMutatedFramesLeaveTheDirectoryServing() throws {
-            let cluster = try Cluster()
+            let (cluster, server) = try Self.serverWithTwoAgents()
             defer { cluster.stopAll() }
-            let server = try cluster.startServer()
-            try cluster.startAgent("A")
-            try cluster.startAgent("B")
-            #expect(cluster.waitConnected(["A", "B"]) != nil, "agents connect\n\(cluster.logs())")
             #expect(try Self.propagates(cluster, key: "IT.BEFORE") != nil)
             let key = try cluster.clusterKey()
             let rssBefore = try #require(residentKiB(of: server.pid))
@@ -82,12 +93,8 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(2)))
         func connectionChurnAndHalfOpenConnectionsAreReclaimed() throws {
-            let cluster = try Cluster()
+            let (cluster, server) = try Self.serverWithTwoAgents()
             defer { cluster.stopAll() }
-            let server = try cluster.startServer()
-            try cluster.startAgent("A")
-            try cluster.startAgent("B")
-            #expect(cluster.waitConnected(["A", "B"]) != nil, "agents connect\n\(cluster.logs())")
             let fdBaseline = try #require(openDescriptors(of: server.pid))
             let rssBefore = try #require(residentKiB(of: server.pid))
 

@@ -62,19 +62,7 @@ extension Liveness {
             Thread.sleep(until: graceOver)
             #expect(LivenessCluster.observers.allSatisfy { cluster.entry($0, "MDS.1.0")?.valid == true })
 
-            let killed = cluster.killTree(cluster.agents["SRVA"]!)
-            let delays = try cluster.invalidDelays("MDS.1.0", since: killed, within: .seconds(4))
-            print("agent SIGKILLed (agent timeout 1 s) → MDS.1.0 invalid: \(Self.text(delays))")
-            for (host, delay) in delays {
-                // Not before the agent timeout (a reconnect would have been tolerated), and
-                // within it plus a little slack for the commit and the push.
-                #expect(delay != nil, "\(host) never saw MDS.1.0 invalid\n\(cluster.logs())")
-                if let delay {
-                    #expect(delay >= .milliseconds(1000), "\(host): \(Self.text(delays))")
-                    #expect(delay < .milliseconds(1500), "\(host): \(Self.text(delays))")
-                }
-            }
-            try Self.expectPromoted(cluster)
+            try Self.killAgentExpectingInvalidAfterTimeout(cluster, label: "agent SIGKILLed (agent timeout 1 s)")
         }
 
         @Test func restartedDirectoryKeepsLiveEntriesAndRelearnsLeases() throws {
@@ -108,17 +96,24 @@ extension Liveness {
 
             // The restarted directory learned SRVA's lease again on the reconnect: losing
             // SRVA now still invalidates MDS.1.0.
+            try Self.killAgentExpectingInvalidAfterTimeout(cluster, label: "after the restart, agent SIGKILLed")
+        }
+
+        /// SIGKILLs SRVA's agent: MDS.1.0 must turn invalid on every observer not before the
+        /// agent timeout (1 s; a reconnect would have been tolerated) and within it plus a
+        /// little slack for the commit and the push, and MDS.1.1 must be promoted.
+        static func killAgentExpectingInvalidAfterTimeout(_ cluster: LivenessCluster, label: String) throws {
             let killed = cluster.killTree(cluster.agents["SRVA"]!)
             let delays = try cluster.invalidDelays("MDS.1.0", since: killed, within: .seconds(4))
-            print("after the restart, agent SIGKILLed → MDS.1.0 invalid: \(Self.text(delays))")
+            print("\(label) → MDS.1.0 invalid: \(text(delays))")
             for (host, delay) in delays {
                 #expect(delay != nil, "\(host) never saw MDS.1.0 invalid\n\(cluster.logs())")
                 if let delay {
-                    #expect(delay >= .milliseconds(1000), "\(host): \(Self.text(delays))")
-                    #expect(delay < .milliseconds(1500), "\(host): \(Self.text(delays))")
+                    #expect(delay >= .milliseconds(1000), "\(host): \(text(delays))")
+                    #expect(delay < .milliseconds(1500), "\(host): \(text(delays))")
                 }
             }
-            try Self.expectPromoted(cluster)
+            try expectPromoted(cluster)
         }
     }
 }

@@ -14,6 +14,14 @@ import Testing
         return dir.log + "/" + dir.segments()[0]
     }
 
+    /// Writes 800 records of 40 bytes, several segments' worth, and returns the segment names.
+    func makeSegments(_ dir: TempDirectory) throws -> [String] {
+        let (_, writer) = try openLog(dir)
+        for i in 1...800 { _ = try writer.appendSync(payload(i)) }
+        writer.close()
+        return dir.segments()
+    }
+
     func corruptOffset(_ body: () throws -> Void) -> (file: String, offset: Int64)? {
         do {
             try body()
@@ -116,10 +124,7 @@ import Testing
     @Test func damageInASealedSegmentIsCorruption() throws {
         let dir = TempDirectory()
         defer { dir.remove() }
-        let (_, writer) = try openLog(dir)
-        for i in 1...800 { _ = try writer.appendSync(payload(i)) }
-        writer.close()
-        let segments = dir.segments()
+        let segments = try makeSegments(dir)
         #expect(segments.count >= 3)
         let first = dir.log + "/" + segments[0]
         var bytes = readFile(first)
@@ -136,10 +141,7 @@ import Testing
     @Test func missingSegmentIsCorruption() throws {
         let dir = TempDirectory()
         defer { dir.remove() }
-        let (_, writer) = try openLog(dir)
-        for i in 1...800 { _ = try writer.appendSync(payload(i)) }
-        writer.close()
-        let segments = dir.segments()
+        let segments = try makeSegments(dir)
         try FileManager.default.removeItem(atPath: dir.log + "/" + segments[1])
         let found = corruptOffset { _ = try openLog(dir) }
         #expect(found?.file == dir.log + "/" + segments[2])
