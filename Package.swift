@@ -167,6 +167,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "DSDServerTests",
+            dependencies: ["DSDServer", "DSDCore", "DSDWire", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(name: "DSDPosixTests", dependencies: ["DSDPosix"], swiftSettings: strict),
         .testTarget(name: "DSDFuseTests", dependencies: ["DSDFuse", "DSDCore"], swiftSettings: strict),
     ]

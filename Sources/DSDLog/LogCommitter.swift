@@ -58,8 +58,12 @@ final class LogCommitter: Sendable {
     /// cannot accept it. Returns true when the caller should commit the batch itself: it asked
     /// to (`mayLead`, a thread that blocks anyway), no commit is running, and the latest batch
     /// held a single record, so there are no concurrent writers for the committer to gather.
+    /// `wakeCommitter: false` leaves an idle committer asleep: the caller commits the batch
+    /// itself with `commitOnce()` (a commit already running takes it next).
     @discardableResult
-    func enqueue(_ payload: some Collection<UInt8>, type: UInt8, waiter: AppendWaiter, mayLead: Bool) -> Bool {
+    func enqueue(
+        _ payload: some Collection<UInt8>, type: UInt8, waiter: AppendWaiter, mayLead: Bool, wakeCommitter: Bool = true
+    ) -> Bool {
         let count = payload.count
         if count > settings.maxRecordBytes {
             waiter.complete(.failure(.recordTooLarge(bytes: count, limit: settings.maxRecordBytes)))
@@ -73,7 +77,7 @@ final class LogCommitter: Sendable {
             LogRecord.encode(lsn: lsn, type: type, payload: payload, into: &p.buffer)
             p.waiters.append((lsn, waiter))
             if mayLead && !p.committing && p.lastBatch <= 1 { return (nil, true, false) }
-            if p.committing || p.committerSignaled { return (nil, false, false) }
+            if p.committing || p.committerSignaled || !wakeCommitter { return (nil, false, false) }
             p.committerSignaled = true
             return (nil, false, true)
         }

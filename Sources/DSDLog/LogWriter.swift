@@ -58,6 +58,25 @@ public final class LogWriter: Sendable {
         _ = committer.enqueue(payload, type: type, waiter: .callback(completion), mayLead: false)
     }
 
+    /// Queues a record without waking the committer thread, for a caller that gathers records
+    /// and then commits them itself with `commitQueued()` — an event loop that syncs once per
+    /// loop iteration, with no thread hop either way. `completion` runs on the thread that
+    /// commits the record (the caller's, unless the committer was already running), in LSN
+    /// order, and must not block.
+    public func enqueue(
+        _ payload: some Collection<UInt8>, type: UInt8 = 0,
+        completion: @escaping @Sendable (Result<UInt64, LogError>) -> Void
+    ) {
+        _ = committer.enqueue(payload, type: type, waiter: .callback(completion), mayLead: false, wakeCommitter: false)
+    }
+
+    /// Writes and syncs every queued record on the calling thread, completing their waiters
+    /// here; when a commit is already running, its thread takes them next instead. Blocks for
+    /// one write and one sync.
+    public func commitQueued() {
+        committer.commitOnce()
+    }
+
     /// Appends a record and blocks the calling thread until it is durable. Returns its LSN.
     /// A lone writer writes and syncs its record itself (no thread hop); concurrent writers
     /// are batched by the committer thread. Never call this from the Swift concurrency pool:

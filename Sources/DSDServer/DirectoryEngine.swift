@@ -33,6 +33,8 @@ final class DirectoryEngine {
     private var peers: [ObjectIdentifier: PeerConnection] = [:]
     private var changesSinceSnapshot = 0
     private var snapshotRunning = false
+    /// A commit of the queued log records is scheduled on the loop (see `append`).
+    private var commitScheduled = false
     private var lastDurableLSN: UInt64
     /// Set when the log failed: the in-memory state may be ahead of the disk, so nothing more
     /// is accepted and the server stops.
@@ -168,8 +170,20 @@ final class DirectoryEngine {
         inFlight.append(InFlight(change: change, reply: reply))
         let bound = NIOLoopBound(self, eventLoop: loop)
         let loop = self.loop
-        writer.append(payload, type: LogCodec.changeRecord) { result in
-            loop.execute { bound.value.completed(slot: slot, result) }
+        writer.enqueue(payload, type: LogCodec.changeRecord) { result in
+            if loop.inEventLoop {
+                bound.value.completed(slot: slot, result)
+            } else {
+                loop.execute { bound.value.completed(slot: slot, result) }
+            }
+        }
+        guard !commitScheduled else { return }
+        commitScheduled = true
+        // Once the requests read in this loop iteration are queued: one write and one sync
+        // for all of them, here on the loop (no hop to the committer thread and back).
+        loop.execute {
+            bound.value.commitScheduled = false
+            bound.value.writer.commitQueued()
         }
     }
 
@@ -196,9 +210,9 @@ final class DirectoryEngine {
             inFlightHead = 0
         }
         durable = last.change.version
-        let changes = ready.map(\.change)
+        let batch = PushBatch(ready.map(\.change))
         for peer in peers.values {
-            peer.push(changes, directory: directory, durable: durable)
+            peer.push(batch, directory: directory, durable: durable)
         }
         for item in ready {
             guard let reply = item.reply, let peer = peers[reply.peer] else { continue }

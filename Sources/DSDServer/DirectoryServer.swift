@@ -80,6 +80,7 @@ public final class DirectoryServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)),
                         ByteToMessageHandler(FrameDecoder(limit: limit)),
+                        FramesOut(),
                         MessageToByteHandler(FrameEncoder()),
                         HandshakeHandler(
                             handshake: PeerConnection.handshake(settings: settings),

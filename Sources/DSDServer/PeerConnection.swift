@@ -20,6 +20,8 @@ final class PeerConnection: ChannelInboundHandler {
     private var peerName = "?"
     private var logger: Logger
     private var closing = false
+    /// Where encoded frames enter the pipeline, below the frame encoder (see `FramesOut`).
+    private var framesContext: ChannelHandlerContext?
 
     /// The handshake the directory answers with: agents, nodes and backups may connect.
     static func handshake(settings: ServerSettings) -> Handshake {
@@ -37,6 +39,7 @@ final class PeerConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        framesContext = try? context.pipeline.syncOperations.context(handlerType: FramesOut.self)
         if let remote = context.remoteAddress { logger[metadataKey: "peer.address"] = "\(remote)" }
     }
 
@@ -134,9 +137,10 @@ final class PeerConnection: ChannelInboundHandler {
         context?.flush()
     }
 
-    func push(_ changes: [Change], directory: Directory, durable: Version) {
+    func push(_ batch: PushBatch, directory: Directory, durable: Version) {
         let writable = context?.channel.isWritable ?? false
-        carryOut(feed.onDurable(changes, directory: directory, durable: durable, writable: writable))
+        carryOut(
+            feed.onDurable(batch.changes, directory: directory, durable: durable, writable: writable), batch: batch)
     }
 
     func drained(directory: Directory, durable: Version) {
@@ -151,12 +155,20 @@ final class PeerConnection: ChannelInboundHandler {
         context?.flush()
     }
 
-    private func carryOut(_ directives: [PeerFeed.Directive]) {
+    private func carryOut(_ directives: [PeerFeed.Directive], batch: PushBatch? = nil) {
         guard let context else { return }
         for directive in directives {
             switch directive {
             case .send(let messages):
                 for message in messages { context.write(wrapOutboundOut(message), promise: nil) }
+            case .sendAllDurable:
+                guard let batch else { continue }
+                if let frames = batch.frames, let below = framesContext {
+                    // Already encoded: into the pipeline below the frame encoder.
+                    below.write(NIOAny(frames), promise: nil)
+                } else {
+                    for change in batch.changes { context.write(wrapOutboundOut(.change(change)), promise: nil) }
+                }
             case .sendSnapshot(let snapshot):
                 logger.info("sending snapshot", metadata: ["version": "\(snapshot.version)"])
                 for message in SnapshotTransfer.messages(for: snapshot) {

@@ -25,6 +25,9 @@ struct PeerFeed: Sendable {
 
     enum Directive: Sendable, Equatable {
         case send([Message])
+        /// Every change of the `onDurable` call, in order: what nearly every peer gets, so the
+        /// driver encodes it once and shares the bytes between peers.
+        case sendAllDurable
         case sendSnapshot(Snapshot)
     }
 
@@ -57,7 +60,7 @@ struct PeerFeed: Sendable {
             let fresh = changes.filter { $0.version > sent && $0.version <= durable }
             guard let last = fresh.last else { return [] }
             state = .streaming(sent: last.version)
-            return [.send(fresh.map(Message.change))]
+            return fresh.count == changes.count ? [.sendAllDurable] : [.send(fresh.map(Message.change))]
         }
     }
 

@@ -150,6 +150,36 @@ import Testing
         #expect(state.records.count == 5)
     }
 
+    @Test func queuedRecordsWaitForTheCallersCommitAndCompleteOnItsThread() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (_, writer) = try openLog(dir)
+        let caller = pthread_self()
+        let completions = Mutex<[(lsn: UInt64, onCaller: Bool)]>([])
+        for i in 1...5 {
+            writer.enqueue(payload(i)) { result in
+                let lsn = try! result.get()
+                completions.withLock { $0.append((lsn, pthread_equal(pthread_self(), caller) != 0)) }
+            }
+        }
+        // Queued, not committed: the committer thread was not woken.
+        usleep(50_000)
+        #expect(completions.withLock { $0.isEmpty })
+        #expect(writer.durableLSN == 0)
+        let commitsBefore = writer.commits
+        writer.commitQueued()
+        let done = completions.withLock { $0 }
+        #expect(done.map(\.lsn) == [1, 2, 3, 4, 5], "in LSN order, all in one commit")
+        let onCaller = done.filter { $0.onCaller }.count
+        #expect(onCaller == 5, "completed on the committing thread")
+        #expect(writer.commits == commitsBefore + 1)
+        #expect(writer.durableLSN == 5)
+        writer.close()
+        let (state, reopened) = try openLog(dir)
+        defer { reopened.close() }
+        #expect(state.records.map(\.payload) == (1...5).map { payload($0) })
+    }
+
     @Test func concurrentAppendsShareSyncs() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
