@@ -169,7 +169,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DSDServerTests",
-            dependencies: ["DSDServer", "DSDCore", "DSDWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "DSDServer", "DSDCore", "DSDWire", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "DSDPosixTests", dependencies: ["DSDPosix"], swiftSettings: strict),
         .testTarget(name: "DSDFuseTests", dependencies: ["DSDFuse", "DSDCore"], swiftSettings: strict),

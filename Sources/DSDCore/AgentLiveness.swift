@@ -24,13 +24,18 @@ public enum AgentLivenessDirective: Hashable, Sendable {
 ///   touches make those entries valid again).
 /// - A disconnect of a connection that is no longer the agent's current one (it reconnected
 ///   before the directory noticed the old socket closing) is ignored.
-/// - Grace after a directory start or takeover (`onStart(s)`): the directory has no leases
-///   then (they are not persisted) and agents come back one by one. Every lease learned after
-///   `onStart(s)` — at any later time — gets a floor: it is never expired before
-///   `s + its Time_Max + agentTimeout`. So within the first Time_Max + agentTimeout after a
-///   start, an agent that leased and dropped its connection again keeps its entries until its
-///   own heartbeat deadline could have told the truth; after that the floor is in the past
-///   and has no effect. A restart detected by boot id ignores the floor (it is proof).
+/// - Grace after a directory start or takeover (`onStart(s)`): agents come back one by one.
+///   Every lease learned after `onStart(s)` — at any later time — gets a floor: it is never
+///   expired before `s + its Time_Max + agentTimeout`. So within the first Time_Max +
+///   agentTimeout after a start, an agent that leased and dropped its connection again keeps
+///   its entries until its own heartbeat deadline could have told the truth; after that the
+///   floor is in the past and has no effect. A restart detected by boot id ignores the floor
+///   (it is proof).
+/// - Leases survive a directory restart (`persisted`, `onStart(now:restoring:)`): each agent
+///   that held leases is restored as disconnected at the start. An agent that comes back with
+///   the same boot id keeps them; one that restarted meanwhile (another boot id) loses them at
+///   once; one that never comes back — it died while the directory was down — loses them at
+///   `s + max(Time_Max, reconnectWindow) + agentTimeout`.
 /// - A lease remembers the entry's value when it was learned, and follows later writes of
 ///   that entry *by the same host* (`onWrite`); expiry names that value, so an entry rewritten
 ///   by another host in the meantime is left alone.
@@ -42,8 +47,17 @@ public struct AgentLiveness: Sendable {
     public struct Settings: Hashable, Sendable {
         /// How long a disconnected agent's leases survive before they are marked invalid.
         public var agentTimeout: Duration
+        /// How long after a directory start a live agent may take to come back: its reconnect
+        /// backoff (up to 2 s ± 50%, `AgentSettings.reconnectMax`) plus a connect and
+        /// handshake on a loaded host. Leases restored from before the start are not expired
+        /// earlier than this (plus `agentTimeout`): a false expiry would invalidate live
+        /// entries and promote their backups, which never flip back.
+        public var reconnectWindow: Duration
 
-        public init(agentTimeout: Duration) { self.agentTimeout = agentTimeout }
+        public init(agentTimeout: Duration, reconnectWindow: Duration = .seconds(5)) {
+            self.agentTimeout = agentTimeout
+            self.reconnectWindow = reconnectWindow
+        }
 
         /// One second: a SIGKILLed agent's socket closes at once, so the only thing to ride
         /// out is a transient reconnect (backoff starts at 50 ms); a second covers several
@@ -51,7 +65,7 @@ public struct AgentLiveness: Sendable {
         /// it protects.
         public static let `default` = Settings(agentTimeout: .seconds(1))
         /// Short, for tests with explicit instants and fast real timers.
-        public static let testing = Settings(agentTimeout: .milliseconds(200))
+        public static let testing = Settings(agentTimeout: .milliseconds(200), reconnectWindow: .milliseconds(500))
     }
 
     /// An entry of a table.
@@ -83,9 +97,54 @@ public struct AgentLiveness: Sendable {
         public var leases: [LeaseRef: Lease]
     }
 
+    /// One agent's leases as stored across directory restarts (no instants: they are
+    /// meaningless in another process).
+    public struct PersistedAgent: Hashable, Sendable {
+        public var host: String
+        public var bootID: UInt64
+        public var leases: [PersistedLease]
+
+        public init(host: String, bootID: UInt64, leases: [PersistedLease]) {
+            self.host = host
+            self.bootID = bootID
+            self.leases = leases
+        }
+    }
+
+    public struct PersistedLease: Hashable, Sendable {
+        public var table: TableID
+        public var key: String
+        public var timeMax: Duration
+        public var value: String
+
+        public init(table: TableID, key: String, timeMax: Duration, value: String) {
+            self.table = table
+            self.key = key
+            self.timeMax = timeMax
+            self.value = value
+        }
+    }
+
     public let settings: Settings
     private(set) public var agents: [String: AgentRecord] = [:]
     private var startedAt: Instant?
+    /// Changes whenever the set of leases (or a protected value) changes: the driver persists
+    /// `persisted` when it differs from the generation it last wrote.
+    private(set) public var generation: UInt64 = 0
+
+    /// Every agent's leases, by host and key order, for storing.
+    public var persisted: [PersistedAgent] {
+        agents.keys.sorted().compactMap { host in
+            guard let record = agents[host], !record.leases.isEmpty else { return nil }
+            let leases = record.leases.sorted {
+                ($0.key.table.rawValue, $0.key.key) < ($1.key.table.rawValue, $1.key.key)
+            }
+            .map {
+                PersistedLease(table: $0.key.table, key: $0.key.key, timeMax: $0.value.timeMax, value: $0.value.value)
+            }
+            return PersistedAgent(host: host, bootID: record.bootID, leases: leases)
+        }
+    }
 
     public init(settings: Settings = .default) { self.settings = settings }
 
@@ -113,8 +172,23 @@ public struct AgentLiveness: Sendable {
 
     /// The directory started serving (fresh start, restart or takeover).
     public mutating func onStart(now: Instant) -> [AgentLivenessDirective] {
+        onStart(now: now, restoring: [])
+    }
+
+    /// The directory started with the leases it stored before it stopped: their agents count
+    /// as disconnected since `now`, each lease with the start-up floor.
+    public mutating func onStart(now: Instant, restoring stored: [PersistedAgent]) -> [AgentLivenessDirective] {
         startedAt = now
-        return []
+        for agent in stored where !agent.leases.isEmpty {
+            var leases: [LeaseRef: Lease] = [:]
+            for lease in agent.leases {
+                let floor = now + max(lease.timeMax, settings.reconnectWindow) + settings.agentTimeout
+                leases[LeaseRef(table: lease.table, key: lease.key)] = Lease(
+                    timeMax: lease.timeMax, value: lease.value, notBefore: floor)
+            }
+            agents[agent.host] = AgentRecord(bootID: agent.bootID, connection: nil, disconnectedAt: now, leases: leases)
+        }
+        return timer()
     }
 
     /// An agent authenticated and announced its boot id on `connection`.
@@ -130,6 +204,7 @@ public struct AgentLiveness: Sendable {
                 AgentLivenessDirective.markInvalid(ref.table, key: ref.key, value: lease.value)
             }
             agents[host] = AgentRecord(bootID: bootID, connection: connection, disconnectedAt: nil, leases: [:])
+            if !directives.isEmpty { generation += 1 }
             return directives + timer()
         }
         record.connection = connection
@@ -145,9 +220,11 @@ public struct AgentLiveness: Sendable {
     ) -> [AgentLivenessDirective] {
         guard var record = agents[host], record.connection == connection else { return [] }
         let floor = startedAt.map { $0 + timeMax + settings.agentTimeout }
-        record.leases[LeaseRef(table: table, key: key)] = Lease(
-            timeMax: timeMax, value: value, notBefore: floor.flatMap { $0 > now ? $0 : nil })
+        let ref = LeaseRef(table: table, key: key)
+        let previous = record.leases[ref]
+        record.leases[ref] = Lease(timeMax: timeMax, value: value, notBefore: floor.flatMap { $0 > now ? $0 : nil })
         agents[host] = record
+        if previous?.timeMax != timeMax || previous?.value != value { generation += 1 }
         return []
     }
 
@@ -156,7 +233,7 @@ public struct AgentLiveness: Sendable {
         -> [AgentLivenessDirective]
     {
         guard var record = agents[host], record.connection == connection else { return [] }
-        record.leases[LeaseRef(table: table, key: key)] = nil
+        if record.leases.removeValue(forKey: LeaseRef(table: table, key: key)) != nil { generation += 1 }
         agents[host] = record
         return []
     }
@@ -164,8 +241,9 @@ public struct AgentLiveness: Sendable {
     /// `host` wrote `value` into `table`/`key`: a lease it holds there now protects that value.
     public mutating func onWrite(host: String, table: TableID, key: String, value: String) {
         let ref = LeaseRef(table: table, key: key)
-        guard agents[host]?.leases[ref] != nil else { return }
+        guard let lease = agents[host]?.leases[ref], lease.value != value else { return }
         agents[host]?.leases[ref]?.value = value
+        generation += 1
     }
 
     /// The connection closed (socket closed, idle timeout or error).
@@ -186,6 +264,7 @@ public struct AgentLiveness: Sendable {
             where deadline(lease, disconnectedAt: since) <= now {
                 directives.append(.markInvalid(ref.table, key: ref.key, value: lease.value))
                 record.leases[ref] = nil
+                generation += 1
             }
             if record.leases.isEmpty, since + settings.agentTimeout <= now {
                 agents[host] = nil

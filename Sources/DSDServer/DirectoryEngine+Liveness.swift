@@ -1,4 +1,5 @@
 import DSDCore
+import DSDPosix
 import DSDWire
 import Dispatch
 import Logging
@@ -10,11 +11,19 @@ struct LivenessDriver {
     var machine: AgentLiveness
     var timer: Scheduled<Void>?
     var hosts: [UInt64: String] = [:]
+    /// The lease generation in `DATA/leases`, and whether a rewrite is scheduled or running.
+    var savedGeneration: UInt64
+    var saving = false
+    /// The leases restored at the start, until `livenessStarted` arms their expiry.
+    var restored: [AgentLiveness.PersistedAgent]
 
-    /// A directory that starts (or takes over) grants the leases it learns a grace.
-    init(settings: AgentLiveness.Settings, now: Instant) {
+    /// A directory that starts (or takes over) grants the leases it learns a grace, and takes
+    /// back the leases it stored before it stopped.
+    init(settings: AgentLiveness.Settings, now: Instant, restoring stored: [AgentLiveness.PersistedAgent]) {
         machine = AgentLiveness(settings: settings)
-        _ = machine.onStart(now: now)
+        restored = stored
+        _ = machine.onStart(now: now, restoring: stored)
+        savedGeneration = machine.generation
     }
 }
 
@@ -44,6 +53,7 @@ extension DirectoryEngine {
                 metadata: ["host.id": "\(host)", "boot.id": "\(bootID)", "boot.previous": "\(before)"])
         }
         carryOut(directives)
+        persistLeasesIfChanged()
     }
 
     func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {
@@ -54,6 +64,7 @@ extension DirectoryEngine {
             liveness.machine.onLease(
                 host: host, connection: id, table: table, key: key, timeMax: timeMax, value: entry.value,
                 now: Self.livenessNow()))
+        persistLeasesIfChanged()
     }
 
     func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {
@@ -61,6 +72,7 @@ extension DirectoryEngine {
         guard let host = liveness.hosts[id] else { return }
         carryOut(
             liveness.machine.onUnlease(host: host, connection: id, table: table, key: key, now: Self.livenessNow()))
+        persistLeasesIfChanged()
     }
 
     /// A committed write from `peer`: a lease its host holds on the entry follows the value.
@@ -69,6 +81,7 @@ extension DirectoryEngine {
             return
         }
         liveness.machine.onWrite(host: host, table: table, key: entry.key, value: entry.value)
+        persistLeasesIfChanged()
     }
 
     func livenessDisconnected(_ peer: PeerConnection) {
@@ -80,6 +93,66 @@ extension DirectoryEngine {
     private func livenessTick() {
         liveness.timer = nil
         carryOut(liveness.machine.onTick(now: Self.livenessNow()))
+        persistLeasesIfChanged()
+    }
+
+    /// Arms the expiry of the leases restored from `DATA/leases` (call once, on the loop).
+    func livenessStarted() {
+        guard !liveness.restored.isEmpty else { return }
+        let count = liveness.restored.reduce(0) { $0 + $1.leases.count }
+        logger.info(
+            "leases restored; agents that do not come back lose them",
+            metadata: ["agents": "\(liveness.restored.count)", "leases": "\(count)"])
+        liveness.restored = []
+        carryOut(liveness.machine.nextDeadline.map { [.armTimer(at: $0)] } ?? [])
+    }
+
+    // MARK: Persistence
+
+    /// Rewrites `DATA/leases` shortly after the leases changed, on a background thread; at
+    /// most one write at a time, the latest state last.
+    private func persistLeasesIfChanged() {
+        guard liveness.machine.generation != liveness.savedGeneration, !liveness.saving else { return }
+        liveness.saving = true
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleTask(in: LeaseStore.interval) { bound.value.writeLeases() }
+    }
+
+    private func writeLeases() {
+        let generation = liveness.machine.generation
+        let agents = liveness.machine.persisted
+        let directory = settings.dataDirectory
+        let logger = self.logger
+        let loop = self.loop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let started = PosixThread.detach {
+            let written: Bool
+            do {
+                try LeaseStore.save(agents, directory: directory)
+                written = true
+            } catch {
+                written = false
+                logger.warning("could not store the agents' leases", metadata: ["error": "\(error)"])
+            }
+            loop.execute {
+                let engine = bound.value
+                engine.liveness.saving = false
+                if written { engine.liveness.savedGeneration = max(engine.liveness.savedGeneration, generation) }
+                engine.persistLeasesIfChanged()
+            }
+        }
+        if !started { liveness.saving = false }
+    }
+
+    /// Writes `DATA/leases` now if it is behind (at shutdown, on the loop).
+    func saveLeasesNow() {
+        guard liveness.machine.generation != liveness.savedGeneration else { return }
+        do {
+            try LeaseStore.save(liveness.machine.persisted, directory: settings.dataDirectory)
+            liveness.savedGeneration = liveness.machine.generation
+        } catch {
+            logger.warning("could not store the agents' leases", metadata: ["error": "\(error)"])
+        }
     }
 
     private func carryOut(_ directives: [AgentLivenessDirective]) {

@@ -45,7 +45,10 @@ final class DirectoryEngine {
     /// Route probing (`RouteProber`); nil until the directory starts it.
     var routeProber: RouteProber?
 
-    init(loop: any EventLoop, directory: Directory, writer: LogWriter, settings: ServerSettings, logger: Logger) {
+    init(
+        loop: any EventLoop, directory: Directory, writer: LogWriter, settings: ServerSettings, logger: Logger,
+        leases: [AgentLiveness.PersistedAgent] = []
+    ) {
         self.loop = loop
         self.directory = directory
         self.durable = directory.version
@@ -53,7 +56,7 @@ final class DirectoryEngine {
         self.settings = settings
         self.logger = logger
         self.lastDurableLSN = writer.durableLSN
-        self.liveness = LivenessDriver(settings: settings.liveness, now: Self.livenessNow())
+        self.liveness = LivenessDriver(settings: settings.liveness, now: Self.livenessNow(), restoring: leases)
     }
 
     var peerCount: Int { peers.count }

@@ -3,7 +3,7 @@
 /// `DirectoryServer` opens the write-ahead log (replaying it into a `Directory`), listens for
 /// agents, nodes and backup directories, and runs every connection and the commit pipeline
 /// (`DirectoryEngine`) on one event loop: no locks around the directory, and pushes leave in
-/// commit order. The log's committer thread syncs batches; completions hop back to the loop.
+/// commit order. The loop itself writes and syncs the log, one batch per loop iteration.
 /// Decisions live in pure machines (`Handshake`, `PeerFeed`, `Promotion`); this module only
 /// carries them out.
 import DSDCore
@@ -46,12 +46,22 @@ public final class DirectoryServer: Service, Sendable {
                 "version": "\(directory.version)", "tables": "\(directory.tableCount)",
                 "entries": "\(directory.entryCount)", "data": "\(settings.dataDirectory)",
             ])
+        let leases: [AgentLiveness.PersistedAgent]
+        do {
+            leases = try LeaseStore.load(directory: settings.dataDirectory)
+        } catch {
+            leases = []
+            logger.warning(
+                "cannot read the agents' leases; starting without them",
+                metadata: ["file": "\(settings.dataDirectory)/\(LeaseStore.fileName)", "error": "\(error)"])
+        }
         let loop = group.next()
         let settings = self.settings
         let logger = self.logger
         let engine = try await loop.submit {
             let engine = DirectoryEngine(
-                loop: loop, directory: directory, writer: writer, settings: settings, logger: logger)
+                loop: loop, directory: directory, writer: writer, settings: settings, logger: logger, leases: leases)
+            engine.livenessStarted()
             return NIOLoopBound(engine, eventLoop: loop)
         }.get()
         // Route probing starts before the listener, so every announce finds the prober.
@@ -107,13 +117,14 @@ public final class DirectoryServer: Service, Sendable {
     /// Stops serving and closes the log.
     public func shutdown() async throws {
         guard
-            let (channel, _) = started.withLock({ value in
+            let (channel, engine) = started.withLock({ value in
                 defer { value = nil }; return value
             })
         else {
             return
         }
         logger.info("shutting down")
+        try? await engine.eventLoop.submit { engine.value.saveLeasesNow() }.get()
         try? await channel.close()
         try await group.shutdownGracefully()
     }

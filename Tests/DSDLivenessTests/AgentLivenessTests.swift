@@ -175,3 +175,101 @@ import Testing
         #expect(machine.onTick(now: at(3_000)) == bothInvalid)
     }
 }
+
+/// Leases across a directory restart: `persisted` before, `onStart(now:restoring:)` after.
+@Suite struct AgentLivenessRestartTests {
+    let table = TableID(rawValue: 7)
+    let settings = AgentLiveness.Settings(agentTimeout: .seconds(1), reconnectWindow: .seconds(1))
+
+    func at(_ millis: UInt64) -> Instant { Instant(nanoseconds: millis * 1_000_000) }
+
+    /// What a directory stored: HOST9 (boot 1) leasing MDS.1.0 (Time_Max 300 ms) and MDS.2.0
+    /// (Time_Max 2 s), written by HOST9 afterwards.
+    func stored() -> [AgentLiveness.PersistedAgent] {
+        var machine = AgentLiveness(settings: settings)
+        _ = machine.onStart(now: at(0))
+        _ = machine.onConnected(host: "HOST9", bootID: 1, connection: 100, now: at(10_000))
+        _ = machine.onLease(
+            host: "HOST9", connection: 100, table: table, key: "MDS.1.0", timeMax: .milliseconds(300),
+            value: "HOST9:1872", now: at(10_000))
+        _ = machine.onLease(
+            host: "HOST9", connection: 100, table: table, key: "MDS.2.0", timeMax: .seconds(2), value: "HOST9:1873",
+            now: at(10_000))
+        machine.onWrite(host: "HOST9", table: table, key: "MDS.2.0", value: "HOST9:1999")
+        return machine.persisted
+    }
+
+    @Test func persistedHoldsEveryLeaseWithTheValueItProtects() {
+        #expect(
+            stored() == [
+                .init(
+                    host: "HOST9", bootID: 1,
+                    leases: [
+                        .init(table: table, key: "MDS.1.0", timeMax: .milliseconds(300), value: "HOST9:1872"),
+                        .init(table: table, key: "MDS.2.0", timeMax: .seconds(2), value: "HOST9:1999"),
+                    ])
+            ])
+    }
+
+    @Test func anAgentThatNeverComesBackLosesEachLeaseAfterTheWindowOrItsTimeMax() {
+        var machine = AgentLiveness(settings: settings)
+        // Started at 50 s, reconnect window and agent timeout 1 s each: MDS.1.0 (Time_Max
+        // 0.3 s, shorter than the window) is due at 50 + 1 + 1 s, MDS.2.0 at 50 + 2 + 1 s.
+        #expect(machine.onStart(now: at(50_000), restoring: stored()) == [.armTimer(at: at(52_000))])
+        #expect(machine.onTick(now: at(51_999)) == [.armTimer(at: at(52_000))])
+        #expect(
+            machine.onTick(now: at(52_000)) == [
+                .markInvalid(table, key: "MDS.1.0", value: "HOST9:1872"), .armTimer(at: at(53_000)),
+            ])
+        #expect(machine.onTick(now: at(53_000)) == [.markInvalid(table, key: "MDS.2.0", value: "HOST9:1999")])
+        #expect(machine.agents.isEmpty)
+        #expect(machine.persisted.isEmpty)
+    }
+
+    @Test func anAgentBackWithTheSameBootKeepsItsLeases() {
+        var machine = AgentLiveness(settings: settings)
+        _ = machine.onStart(now: at(50_000), restoring: stored())
+        #expect(machine.onConnected(host: "HOST9", bootID: 1, connection: 200, now: at(50_400)).isEmpty)
+        #expect(machine.nextDeadline == nil)
+        #expect(machine.onTick(now: at(60_000)).isEmpty)
+        #expect(machine.leaseCount == 2)
+    }
+
+    @Test func anAgentThatRestartedWhileTheDirectoryWasDownLosesThemAtOnce() {
+        var machine = AgentLiveness(settings: settings)
+        _ = machine.onStart(now: at(50_000), restoring: stored())
+        let before = machine.generation
+        #expect(
+            machine.onConnected(host: "HOST9", bootID: 2, connection: 200, now: at(50_100)) == [
+                .markInvalid(table, key: "MDS.1.0", value: "HOST9:1872"),
+                .markInvalid(table, key: "MDS.2.0", value: "HOST9:1999"),
+            ])
+        #expect(machine.generation > before)
+        #expect(machine.persisted.isEmpty)
+    }
+
+    @Test func generationMovesOnlyWhenWhatIsStoredChanges() {
+        var machine = AgentLiveness(settings: settings)
+        _ = machine.onStart(now: at(0))
+        var seen = machine.generation
+        func changed() -> Bool {
+            defer { seen = machine.generation }
+            return machine.generation != seen
+        }
+        _ = machine.onConnected(host: "HOST9", bootID: 1, connection: 100, now: at(1))
+        #expect(!changed(), "a connect without leases stores nothing")
+        _ = machine.onLease(
+            host: "HOST9", connection: 100, table: table, key: "K", timeMax: .seconds(1), value: "v", now: at(2))
+        #expect(changed())
+        _ = machine.onLease(
+            host: "HOST9", connection: 100, table: table, key: "K", timeMax: .seconds(1), value: "v", now: at(3))
+        #expect(!changed(), "the same lease again (every reconnect re-leases)")
+        machine.onWrite(host: "HOST9", table: table, key: "K", value: "w")
+        #expect(changed())
+        _ = machine.onDisconnected(host: "HOST9", connection: 100, now: at(4))
+        #expect(!changed(), "a disconnect changes no lease")
+        _ = machine.onConnected(host: "HOST9", bootID: 1, connection: 101, now: at(5))
+        _ = machine.onUnlease(host: "HOST9", connection: 101, table: table, key: "K", now: at(6))
+        #expect(changed())
+    }
+}

@@ -65,6 +65,44 @@ extension Liveness {
             try Self.killAgentExpectingInvalidAfterTimeout(cluster, label: "agent SIGKILLed (agent timeout 1 s)")
         }
 
+        @Test func agentLostWhileTheDirectoryWasDownIsDetectedAfterItsRestart() throws {
+            let cluster = try LivenessCluster.scenario()
+            _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
+            let armed = eventually(within: .seconds(5), every: .milliseconds(20)) {
+                cluster.status("SRVA")["heartbeats"] == "1"
+            }
+            #expect(armed != nil, "the heartbeat never reached the agent:\n\(cluster.logs())")
+            let leases = cluster.base.dataDirectory + "/leases"
+            let stored = eventually(within: .seconds(3), every: .milliseconds(10)) {
+                FileManager.default.fileExists(atPath: leases)
+            }
+            #expect(stored != nil, "the directory never stored SRVA's lease")
+
+            // The directory dies; SRVA's agent dies while it is down; the directory comes back.
+            let old = try #require(cluster.server)
+            old.signal(SIGKILL)
+            #expect(old.waitForExit(within: .seconds(5)))
+            _ = cluster.killTree(cluster.agents["SRVA"]!)
+            try cluster.startServer()
+            let restarted = ContinuousClock.now
+            let back = cluster.waitConnected(LivenessCluster.observers, within: .seconds(15))
+            #expect(back != nil, "observers did not reconnect:\n\(cluster.logs())")
+
+            // SRVA never reconnects: its restored lease expires at the directory's start +
+            // the reconnect window (5 s, longer than Time_Max) + the agent timeout (1 s), and
+            // MDS.1.0 is invalid everywhere.
+            let delays = try cluster.invalidDelays("MDS.1.0", since: restarted, within: .seconds(10))
+            print("agent lost while the directory was down → MDS.1.0 invalid after the restart: \(Self.text(delays))")
+            for (host, delay) in delays {
+                #expect(delay != nil, "\(host) never saw MDS.1.0 invalid\n\(cluster.logs())")
+                if let delay {
+                    #expect(delay >= .milliseconds(5500), "\(host): \(Self.text(delays))")
+                    #expect(delay < .milliseconds(7500), "\(host): \(Self.text(delays))")
+                }
+            }
+            try Self.expectPromoted(cluster)
+        }
+
         @Test func restartedDirectoryKeepsLiveEntriesAndRelearnsLeases() throws {
             let cluster = try LivenessCluster.scenario()
             _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
@@ -83,8 +121,9 @@ extension Liveness {
             try cluster.startServer()
             let back = cluster.waitConnected(["SRVA", "SRVB"] + LivenessCluster.observers, within: .seconds(15))
             #expect(back != nil, "agents did not reconnect:\n\(cluster.logs())")
-            // Through the start-up grace and beyond.
-            Thread.sleep(until: cluster.serverStarted + .seconds(3))
+            // Through the start-up grace and beyond: the leases restored from before the restart
+            // would expire 5 + 1 s after the start had their agents not come back.
+            Thread.sleep(until: cluster.serverStarted + .milliseconds(6_500))
             let watched = monitor.stop()
             print("directory restarted: \(watched.polls) polls of HOST1, \(watched.invalid.count) invalid sightings")
             #expect(watched.polls > 50)

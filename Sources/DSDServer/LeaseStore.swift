@@ -1,0 +1,151 @@
+import DSDCore
+import DSDLog
+import DSDWire
+import Glibc
+import NIOCore
+
+/// The agents' leases, kept in `DATA/leases` so that a directory restart does not forget which
+/// entries a host's agent watches over (`AgentLiveness.onStart(now:restoring:)`): an agent that
+/// dies while the directory is down is still detected once it is back.
+///
+/// Format: `"DSDLEASE" | format u8 = 1 | agents` then CRC32C (u32 little endian) of all that
+/// precedes it. `agents` is a varint count, each agent `host | bootID varint | leases`, each
+/// lease `table id varint | key | Time_Max ms varint | value`; strings are a varint length and
+/// UTF-8. The file is replaced atomically (temp, fsync, rename, directory fsync) by a
+/// background thread when the leases changed, at most every `LeaseStore.interval`.
+enum LeaseStore {
+    static let fileName = "leases"
+    static let magic = Array("DSDLEASE".utf8)
+    static let format: UInt8 = 1
+    /// Longest host, key or value accepted when reading (the directory's own limits are far
+    /// lower): a damaged length cannot make the reader allocate without bound.
+    static let maxString = 64 << 10
+    /// How soon after a lease change the file is rewritten.
+    static let interval: TimeAmount = .milliseconds(100)
+
+    enum Failure: Error, Equatable, CustomStringConvertible {
+        case notALeaseFile
+        case unsupportedFormat(UInt8)
+        case checksum
+        case malformed(String)
+
+        var description: String {
+            switch self {
+            case .notALeaseFile: "not a lease file"
+            case .unsupportedFormat(let format): "unsupported format \(format)"
+            case .checksum: "checksum mismatch"
+            case .malformed(let what): "malformed: \(what)"
+            }
+        }
+    }
+
+    static func encode(_ agents: [AgentLiveness.PersistedAgent]) -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(magic)
+        buffer.writeInteger(format)
+        buffer.writeVarint(UInt64(agents.count))
+        for agent in agents {
+            writeString(agent.host, to: &buffer)
+            buffer.writeVarint(agent.bootID)
+            buffer.writeVarint(UInt64(agent.leases.count))
+            for lease in agent.leases {
+                buffer.writeVarint(UInt64(lease.table.rawValue))
+                writeString(lease.key, to: &buffer)
+                buffer.writeVarint(UInt64(max(0, lease.timeMax / .milliseconds(1))))
+                writeString(lease.value, to: &buffer)
+            }
+        }
+        let crc = CRC32C.checksum(buffer.readableBytesView)
+        buffer.writeInteger(crc, endianness: .little)
+        return Array(buffer.readableBytesView)
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(Failure) -> [AgentLiveness.PersistedAgent] {
+        guard bytes.count >= magic.count + 1 + 4, Array(bytes.prefix(magic.count)) == magic else {
+            throw .notALeaseFile
+        }
+        let body = bytes.dropLast(4)
+        let stored = bytes.suffix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
+        guard CRC32C.checksum(body) == stored else { throw .checksum }
+        var buffer = ByteBuffer(bytes: body)
+        buffer.moveReaderIndex(forwardBy: magic.count)
+        let version: UInt8 = buffer.readInteger()!
+        guard version == format else { throw .unsupportedFormat(version) }
+        var agents: [AgentLiveness.PersistedAgent] = []
+        let agentCount = try readVarint(&buffer, "agent count")
+        for _ in 0..<agentCount {
+            guard buffer.readableBytes > 0 else { throw .malformed("agent count") }
+            let host = try readString(&buffer, "host")
+            let bootID = try readVarint(&buffer, "boot id")
+            let leaseCount = try readVarint(&buffer, "lease count")
+            var leases: [AgentLiveness.PersistedLease] = []
+            for _ in 0..<leaseCount {
+                guard buffer.readableBytes > 0 else { throw .malformed("lease count") }
+                let table = try readVarint(&buffer, "table id")
+                guard table <= UInt64(UInt32.max) else { throw .malformed("table id") }
+                let key = try readString(&buffer, "key")
+                let timeMax = try readVarint(&buffer, "Time_Max")
+                let value = try readString(&buffer, "value")
+                leases.append(
+                    .init(
+                        table: TableID(UInt32(table)), key: key, timeMax: .milliseconds(Int64(clamping: timeMax)),
+                        value: value))
+            }
+            agents.append(.init(host: host, bootID: bootID, leases: leases))
+        }
+        guard buffer.readableBytes == 0 else { throw .malformed("trailing bytes") }
+        return agents
+    }
+
+    private static func readVarint(_ buffer: inout ByteBuffer, _ field: String) throws(Failure) -> UInt64 {
+        do {
+            return try buffer.readVarint(field)
+        } catch {
+            throw .malformed("\(error)")
+        }
+    }
+
+    private static func writeString(_ text: String, to buffer: inout ByteBuffer) {
+        buffer.writeVarint(UInt64(text.utf8.count))
+        buffer.writeString(text)
+    }
+
+    private static func readString(_ buffer: inout ByteBuffer, _ field: String) throws(Failure) -> String {
+        let length = try readVarint(&buffer, field)
+        guard length <= UInt64(maxString), let text = buffer.readString(length: Int(length)) else {
+            throw .malformed(field)
+        }
+        return text
+    }
+
+    // MARK: Files
+
+    /// The stored leases, or [] when there is no file. A damaged file is reported (the caller
+    /// logs it and starts without leases, as before leases were kept).
+    static func load(directory: String) throws -> [AgentLiveness.PersistedAgent] {
+        let path = directory + "/" + fileName
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return [] }
+            throw LogError.io(operation: "open", path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LogError.io(operation: "read", path: path, errno: errno)
+            }
+            bytes += chunk[0..<n]
+        }
+        return try decode(bytes)
+    }
+
+    /// Replaces the file durably.
+    static func save(_ agents: [AgentLiveness.PersistedAgent], directory: String) throws(LogError) {
+        try DurableFile.replace(directory: directory, name: fileName, contents: encode(agents))
+    }
+}
