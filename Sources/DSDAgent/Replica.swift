@@ -42,9 +42,11 @@ public final class Replica: Sendable {
         try state.withLock { (state) throws(DirectoryError) -> [ReplicaEvent] in
             var events: [ReplicaEvent] = []
             for change in changes {
-                let before = state.directory
+                // The events are read off the state before the change; holding a copy of the
+                // directory across `apply` would make every change copy the paths it touches.
+                let produced = ReplicaEvent.of(change.mutation, before: state.directory)
                 try state.directory.apply(change)
-                events += ReplicaEvent.of(change.mutation, before: before)
+                events += produced
             }
             return events
         }
