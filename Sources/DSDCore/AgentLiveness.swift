@@ -31,6 +31,7 @@ public enum AgentLivenessDirective: Hashable, Sendable {
 ///   its entries until its own heartbeat deadline could have told the truth; after that the
 ///   floor is in the past and has no effect. A restart detected by boot id ignores the floor
 ///   (it is proof).
+/// - A stalled directory (`onDirectoryStalled`) grants every lease the same grace as a start.
 /// - Leases survive a directory restart (`persisted`, `onStart(now:restoring:)`): each agent
 ///   that held leases is restored as disconnected at the start. An agent that comes back with
 ///   the same boot id keeps them; one that restarted meanwhile (another boot id) loses them at
@@ -187,6 +188,23 @@ public struct AgentLiveness: Sendable {
                     timeMax: lease.timeMax, value: lease.value, notBefore: floor)
             }
             agents[agent.host] = AgentRecord(bootID: agent.bootID, connection: nil, disconnectedAt: now, leases: leases)
+        }
+        return timer()
+    }
+
+    /// The directory could not serve its connections until `now` (its process was paused, or
+    /// a log sync blocked its loop): agents may have given up on it and be in their reconnect
+    /// backoff through no fault of theirs. Every lease gets the grace of a start — no expiry
+    /// before `now + max(Time_Max, reconnectWindow) + agentTimeout` — so the directory's
+    /// absence never looks like theirs.
+    public mutating func onDirectoryStalled(now: Instant) -> [AgentLivenessDirective] {
+        for host in agents.keys {
+            guard var record = agents[host] else { continue }
+            for (ref, lease) in record.leases {
+                let floor = now + max(lease.timeMax, settings.reconnectWindow) + settings.agentTimeout
+                record.leases[ref]?.notBefore = max(lease.notBefore ?? floor, floor)
+            }
+            agents[host] = record
         }
         return timer()
     }

@@ -14,6 +14,8 @@ struct LivenessDriver {
     /// The lease generation in `DATA/leases`, and whether a rewrite is scheduled or running.
     var savedGeneration: UInt64
     var saving = false
+    /// When the loop last checked it was on time (`watchForStalls`).
+    var lastStallCheck = Instant(nanoseconds: 0)
     /// The leases restored at the start, until `livenessStarted` arms their expiry.
     var restored: [AgentLiveness.PersistedAgent]
 
@@ -94,6 +96,29 @@ extension DirectoryEngine {
         liveness.timer = nil
         carryOut(liveness.machine.onTick(now: Self.livenessNow()))
         persistLeasesIfChanged()
+    }
+
+    /// How often the loop checks that it is not running late, and how late counts as a stall.
+    static let stallCheckInterval: TimeAmount = .milliseconds(250)
+    static let stallThreshold: Duration = PeerTiming.pingInterval
+
+    /// Watches the loop's own punctuality: a tick that comes more than `stallThreshold` late
+    /// means the directory could not answer anyone meanwhile (process paused, a log sync that
+    /// blocked the loop), so agents that dropped it then are not lost (`onDirectoryStalled`).
+    func watchForStalls() {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        liveness.lastStallCheck = Self.livenessNow()
+        loop.scheduleRepeatedTask(initialDelay: Self.stallCheckInterval, delay: Self.stallCheckInterval) { _ in
+            let engine = bound.value
+            let now = Self.livenessNow()
+            let gap = now - engine.liveness.lastStallCheck
+            engine.liveness.lastStallCheck = now
+            guard gap > Duration(Self.stallCheckInterval) + Self.stallThreshold else { return }
+            engine.logger.warning(
+                "the directory stalled; agents get a reconnect grace before losing their leases",
+                metadata: ["stall.ms": "\(gap / .milliseconds(1))"])
+            engine.carryOut(engine.liveness.machine.onDirectoryStalled(now: now))
+        }
     }
 
     /// Arms the expiry of the leases restored from `DATA/leases` (call once, on the loop).

@@ -62,6 +62,7 @@ public final class DirectoryServer: Service, Sendable {
             let engine = DirectoryEngine(
                 loop: loop, directory: directory, writer: writer, settings: settings, logger: logger, leases: leases)
             engine.livenessStarted()
+            engine.watchForStalls()
             return NIOLoopBound(engine, eventLoop: loop)
         }.get()
         // Route probing starts before the listener, so every announce finds the prober.

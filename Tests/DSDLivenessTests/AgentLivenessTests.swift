@@ -272,4 +272,24 @@ import Testing
         _ = machine.onUnlease(host: "HOST9", connection: 101, table: table, key: "K", now: at(6))
         #expect(changed())
     }
+
+    @Test func aStalledDirectoryGivesEveryLeaseTheGraceOfAStart() {
+        var machine = AgentLiveness(settings: .init(agentTimeout: .seconds(1), reconnectWindow: .seconds(5)))
+        _ = machine.onStart(now: at(0))
+        _ = machine.onConnected(host: "HOST9", bootID: 1, connection: 100, now: at(10_000))
+        _ = machine.onLease(
+            host: "HOST9", connection: 100, table: table, key: "MDS.1.0", timeMax: .milliseconds(300),
+            value: "HOST9:1872", now: at(10_000))
+        // The directory's loop was stuck until 20 s; the agent gave up on it at 15 s, which
+        // the directory only processes now.
+        #expect(machine.onDirectoryStalled(now: at(20_000)).isEmpty, "nobody disconnected yet: no timer")
+        #expect(machine.onDisconnected(host: "HOST9", connection: 100, now: at(20_000)) == [.armTimer(at: at(26_000))])
+        #expect(machine.onTick(now: at(21_000)) == [.armTimer(at: at(26_000))], "not at disconnect + 1 s")
+        // Back within the grace: nothing lost.
+        #expect(machine.onConnected(host: "HOST9", bootID: 1, connection: 101, now: at(22_500)).isEmpty)
+        #expect(machine.onTick(now: at(30_000)).isEmpty)
+        // Gone for good: lost at the end of the grace.
+        _ = machine.onDisconnected(host: "HOST9", connection: 101, now: at(30_000))
+        #expect(machine.onTick(now: at(31_000)) == [.markInvalid(table, key: "MDS.1.0", value: "HOST9:1872")])
+    }
 }

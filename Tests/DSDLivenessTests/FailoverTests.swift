@@ -103,6 +103,37 @@ extension Liveness {
             try Self.expectPromoted(cluster)
         }
 
+        @Test func pausedDirectoryDoesNotBlameTheAgentsThatGaveUpOnIt() throws {
+            let cluster = try LivenessCluster.scenario()
+            _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
+            _ = try cluster.startHeartbeatLoop(host: "SRVB", key: "MDS.1.1", timeMaxMillis: 1000)
+            let armed = eventually(within: .seconds(5), every: .milliseconds(20)) {
+                cluster.status("SRVA")["heartbeats"] == "1" && cluster.status("SRVB")["heartbeats"] == "1"
+            }
+            #expect(armed != nil, "the heartbeats never reached the agents:\n\(cluster.logs())")
+            Thread.sleep(until: cluster.serverStarted + .milliseconds(2_500))  // past the start-up grace
+            let monitor = ValidityMonitor(
+                socket: cluster.socket("HOST1"), table: LivenessCluster.table, keys: ["MDS.1", "MDS.1.0", "MDS.1.1"])
+
+            // 6.5 s without the directory: past the agents' 5 s silence limit, so they drop
+            // it and back off; the directory learns of those closes only when it resumes.
+            let server = try #require(cluster.server)
+            server.signal(SIGSTOP)
+            usleep(6_500_000)
+            server.signal(SIGCONT)
+            let back = cluster.waitConnected(["SRVA", "SRVB"] + LivenessCluster.observers, within: .seconds(15))
+            #expect(back != nil, "agents did not reconnect:\n\(cluster.logs())")
+            usleep(3_000_000)
+            let watched = monitor.stop()
+            print("directory paused 6.5 s: \(watched.polls) polls of HOST1, \(watched.invalid.count) invalid sightings")
+            #expect(server.stderr.contains("the directory stalled"), "the stall was not noticed")
+            #expect(watched.polls > 50)
+            #expect(watched.invalid.isEmpty, "live entries went invalid after the pause: \(watched.invalid.prefix(5))")
+            for host in LivenessCluster.observers {
+                #expect(cluster.entry(host, "MDS.1")?.value == "SRVA:1872")
+            }
+        }
+
         @Test func restartedDirectoryKeepsLiveEntriesAndRelearnsLeases() throws {
             let cluster = try LivenessCluster.scenario()
             _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
