@@ -1,5 +1,6 @@
 import DSDCore
 import DSDLog
+import DSDPosix
 import DSDWire
 import Glibc
 import NIOCore
@@ -124,22 +125,12 @@ enum LeaseStore {
     /// logs it and starts without leases, as before leases were kept).
     static func load(directory: String) throws -> [AgentLiveness.PersistedAgent] {
         let path = directory + "/" + fileName
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return [] }
-            throw LogError.io(operation: "open", path: path, errno: errno)
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LogError.io(operation: "read", path: path, errno: errno)
-            }
-            bytes += chunk[0..<n]
+        let bytes: [UInt8]
+        do throws(PosixError) {
+            bytes = try Streams.readFile(path)
+        } catch {
+            if error.errno == ENOENT { return [] }
+            throw LogError.io(operation: error.operation, path: path, errno: error.errno)
         }
         return try decode(bytes)
     }
