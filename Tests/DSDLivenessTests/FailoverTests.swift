@@ -15,6 +15,19 @@ extension Liveness {
 
         /// After a failover every observer's replica names the backup, and `dsd find` there
         /// returns the backup's complete route.
+        /// The scenario with heartbeat loops (Time_Max 1 s) for MDS.1.0 on SRVA and MDS.1.1 on
+        /// SRVB, both armed in their agents.
+        static func scenarioWithBothServersHeartbeating() throws -> LivenessCluster {
+            let cluster = try LivenessCluster.scenario()
+            _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
+            _ = try cluster.startHeartbeatLoop(host: "SRVB", key: "MDS.1.1", timeMaxMillis: 1000)
+            let armed = eventually(within: .seconds(5), every: .milliseconds(20)) {
+                cluster.status("SRVA")["heartbeats"] == "1" && cluster.status("SRVB")["heartbeats"] == "1"
+            }
+            #expect(armed != nil, "the heartbeats never reached the agents:\n\(cluster.logs())")
+            return cluster
+        }
+
         static func expectPromoted(_ cluster: LivenessCluster) throws {
             let promoted = eventually(within: .seconds(2), every: .milliseconds(5)) {
                 LivenessCluster.observers.allSatisfy { cluster.entry($0, "MDS.1")?.value == "SRVB:1872" }
@@ -104,13 +117,7 @@ extension Liveness {
         }
 
         @Test func pausedDirectoryDoesNotBlameTheAgentsThatGaveUpOnIt() throws {
-            let cluster = try LivenessCluster.scenario()
-            _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
-            _ = try cluster.startHeartbeatLoop(host: "SRVB", key: "MDS.1.1", timeMaxMillis: 1000)
-            let armed = eventually(within: .seconds(5), every: .milliseconds(20)) {
-                cluster.status("SRVA")["heartbeats"] == "1" && cluster.status("SRVB")["heartbeats"] == "1"
-            }
-            #expect(armed != nil, "the heartbeats never reached the agents:\n\(cluster.logs())")
+            let cluster = try Self.scenarioWithBothServersHeartbeating()
             Thread.sleep(until: cluster.serverStarted + .milliseconds(2_500))  // past the start-up grace
             let monitor = ValidityMonitor(
                 socket: cluster.socket("HOST1"), table: LivenessCluster.table, keys: ["MDS.1", "MDS.1.0", "MDS.1.1"])
@@ -135,13 +142,7 @@ extension Liveness {
         }
 
         @Test func restartedDirectoryKeepsLiveEntriesAndRelearnsLeases() throws {
-            let cluster = try LivenessCluster.scenario()
-            _ = try cluster.startHeartbeatLoop(host: "SRVA", key: "MDS.1.0", timeMaxMillis: 1000)
-            _ = try cluster.startHeartbeatLoop(host: "SRVB", key: "MDS.1.1", timeMaxMillis: 1000)
-            let armed = eventually(within: .seconds(5), every: .milliseconds(20)) {
-                cluster.status("SRVA")["heartbeats"] == "1" && cluster.status("SRVB")["heartbeats"] == "1"
-            }
-            #expect(armed != nil, "the heartbeats never reached the agents:\n\(cluster.logs())")
+            let cluster = try Self.scenarioWithBothServersHeartbeating()
             let monitor = ValidityMonitor(
                 socket: cluster.socket("HOST1"), table: LivenessCluster.table, keys: ["MDS.1", "MDS.1.0", "MDS.1.1"])
 
