@@ -1,5 +1,6 @@
 import DSDAgent
 import DSDCore
+import DSDWire
 import Foundation
 import NIOCore
 import NIOPosix
@@ -114,27 +115,17 @@ struct WireBench {
         Swift.print(table.render())
         let subtracted = results.reduce(0) { $0 + $1.subtracted }
         if let version = results.last?.version {
-            let epochBytes = varintSize(version.epoch)
+            let epochBytes = ByteBuffer.varintSize(version.epoch)
             Swift.print(
                 "  Counted: TCP payload bytes read from the socket (frames), minus \(subtracted) bytes of pongs"
                     + " to the peer's keep-alive pings.")
             Swift.print(
                 "  The epoch (\(version.epoch), from the wall clock) takes \(epochBytes) bytes of every change;"
-                    + " the index (\(version.index) at the end) \(varintSize(version.index)).")
+                    + " the index (\(version.index) at the end) \(ByteBuffer.varintSize(version.index)).")
         }
     }
 }
 
 private func pad(_ text: String, _ length: Int) -> String {
     text.count >= length ? String(text.prefix(length)) : text + String(repeating: "x", count: length - text.count)
-}
-
-func varintSize(_ value: UInt64) -> Int {
-    var size = 1
-    var rest = value >> 7
-    while rest != 0 {
-        size += 1
-        rest >>= 7
-    }
-    return size
 }
