@@ -5,14 +5,18 @@ import FoundationEssentials
 import Glibc
 import NIOCore
 
-/// The replica's cache file: the snapshot-transfer frames of the replica, written to a
-/// temporary file, fsynced and renamed over the old one, so a crash leaves either the old or
-/// the new cache, never a torn one.
+/// The replica's cache file: the snapshot-transfer frames of the replica, replaced with
+/// `DurableFile`, so a crash leaves either the old or the new cache, never a torn one.
 enum ReplicaCache {
     static func load(path: String) throws -> Snapshot? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        var buffer = ByteBuffer(bytes: data)
+        let bytes: [UInt8]
+        do throws(PosixError) {
+            bytes = try Streams.readFile(path)
+        } catch {
+            if error.errno == ENOENT { return nil }
+            throw error
+        }
+        var buffer = ByteBuffer(bytes: bytes)
         let next = try buffer.readVarint("next dynamic id")
         var assembler = SnapshotAssembler()
         while let message = try buffer.readFrame() {
@@ -32,29 +36,14 @@ enum ReplicaCache {
         let directory = Paths.parent(of: path)
         try FileManager.default.createDirectory(
             atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
-        let temp = path + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CacheError.io("open \(temp)", errno) }
-        defer { close(fd) }
-        try buffer.withUnsafeReadableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                guard n > 0 else { throw CacheError.io("write \(temp)", errno) }
-                offset += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw CacheError.io("fsync \(temp)", errno) }
-        guard rename(temp, path) == 0 else { throw CacheError.io("rename \(temp)", errno) }
+        try DurableFile.replace(path, contents: Array(buffer.readableBytesView), mode: 0o600)
     }
 
     enum CacheError: Error, CustomStringConvertible {
         case truncated(String)
-        case io(String, Int32)
         var description: String {
             switch self {
             case .truncated(let path): "cache file \(path) is truncated"
-            case .io(let what, let code): "\(what): \(String(cString: strerror(code)))"
             }
         }
     }

@@ -37,10 +37,13 @@ func loadClusterKey(path: String, create: Bool) throws -> ClusterKey {
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw ValidationError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        let text = key.fileContents + "\n"
-        _ = text.withCString { write(fd, $0, strlen($0)) }
-        fsync(fd)
-        close(fd)
+        defer { close(fd) }
+        do throws(PosixError) {
+            try Streams.writeAll(Array((key.fileContents + "\n").utf8), to: fd, path: path)
+            guard fsync(fd) == 0 else { throw PosixError(operation: "fsync \(path)", errno: errno) }
+        } catch {
+            throw ValidationError("cannot write \(path): \(error.reason)")
+        }
         return key
     }
     let data: [UInt8]

@@ -154,13 +154,3 @@ enum Posix {
         return nil
     }
 }
-
-/// Whole small files replaced atomically and durably: written to `NAME.tmp`, fsynced, renamed
-/// over `NAME`, directory fsynced. A crash leaves the old file or the new one, never a mix.
-public enum DurableFile {
-    public static func replace(directory: String, name: String, contents: [UInt8]) throws(LogError) {
-        _ = try contents.withRawBytes { (raw) throws(LogError) in
-            try Posix.createDurably(directory: directory, name: name, contents: raw, zeroFillTo: 0, keepOpen: false)
-        }
-    }
-}

@@ -5,19 +5,29 @@ public enum Streams {
     /// Writes all of `text` to `fd`, retrying short writes and EINTR. Returns false on error.
     @discardableResult
     public static func write(_ text: String, to fd: Int32) -> Bool {
-        var bytes = Array(text.utf8)
-        return bytes.withUnsafeMutableBytes { raw in
+        do throws(PosixError) {
+            try writeAll(Array(text.utf8), to: fd, path: "")
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+    public static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(PosixError) {
+        let failure: Int32? = bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return false
+                    return errno
                 }
                 offset += n
             }
-            return true
+            return nil
         }
+        if let failure { throw PosixError(operation: path.isEmpty ? "write" : "write \(path)", errno: failure) }
     }
 
     /// A line on standard error (unbuffered, so it is never lost on exit).

@@ -136,7 +136,7 @@ enum LeaseStore {
     }
 
     /// Replaces the file durably.
-    static func save(_ agents: [AgentLiveness.PersistedAgent], directory: String) throws(LogError) {
-        try DurableFile.replace(directory: directory, name: fileName, contents: encode(agents))
+    static func save(_ agents: [AgentLiveness.PersistedAgent], directory: String) throws(PosixError) {
+        try DurableFile.replace(directory + "/" + fileName, contents: encode(agents))
     }
 }
