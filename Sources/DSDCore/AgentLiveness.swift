@@ -183,7 +183,7 @@ public struct AgentLiveness: Sendable {
         for agent in stored where !agent.leases.isEmpty {
             var leases: [LeaseRef: Lease] = [:]
             for lease in agent.leases {
-                let floor = now + max(lease.timeMax, settings.reconnectWindow) + settings.agentTimeout
+                let floor = graceFloor(timeMax: lease.timeMax, from: now)
                 leases[LeaseRef(table: lease.table, key: lease.key)] = Lease(
                     timeMax: lease.timeMax, value: lease.value, notBefore: floor)
             }
@@ -201,7 +201,7 @@ public struct AgentLiveness: Sendable {
         for host in agents.keys {
             guard var record = agents[host] else { continue }
             for (ref, lease) in record.leases {
-                let floor = now + max(lease.timeMax, settings.reconnectWindow) + settings.agentTimeout
+                let floor = graceFloor(timeMax: lease.timeMax, from: now)
                 record.leases[ref]?.notBefore = max(lease.notBefore ?? floor, floor)
             }
             agents[host] = record
@@ -294,6 +294,12 @@ public struct AgentLiveness: Sendable {
     }
 
     // MARK: Helpers
+
+    /// No expiry before this, for a lease whose agent may be reconnecting after the directory
+    /// was away (a restart or a stall) since `now`.
+    private func graceFloor(timeMax: Duration, from now: Instant) -> Instant {
+        now + max(timeMax, settings.reconnectWindow) + settings.agentTimeout
+    }
 
     private func deadline(_ lease: Lease, disconnectedAt since: Instant) -> Instant {
         let due = since + settings.agentTimeout

@@ -16,14 +16,10 @@ struct LivenessDriver {
     var saving = false
     /// When the loop last checked it was on time (`watchForStalls`).
     var lastStallCheck = Instant(nanoseconds: 0)
-    /// The leases restored at the start, until `livenessStarted` arms their expiry.
-    var restored: [AgentLiveness.PersistedAgent]
-
     /// A directory that starts (or takes over) grants the leases it learns a grace, and takes
     /// back the leases it stored before it stopped.
     init(settings: AgentLiveness.Settings, now: Instant, restoring stored: [AgentLiveness.PersistedAgent]) {
         machine = AgentLiveness(settings: settings)
-        restored = stored
         _ = machine.onStart(now: now, restoring: stored)
         savedGeneration = machine.generation
     }
@@ -123,12 +119,11 @@ extension DirectoryEngine {
 
     /// Arms the expiry of the leases restored from `DATA/leases` (call once, on the loop).
     func livenessStarted() {
-        guard !liveness.restored.isEmpty else { return }
-        let count = liveness.restored.reduce(0) { $0 + $1.leases.count }
+        // Before any agent connects, every agent the machine knows was restored.
+        guard !liveness.machine.agents.isEmpty else { return }
         logger.info(
             "leases restored; agents that do not come back lose them",
-            metadata: ["agents": "\(liveness.restored.count)", "leases": "\(count)"])
-        liveness.restored = []
+            metadata: ["agents": "\(liveness.machine.agents.count)", "leases": "\(liveness.machine.leaseCount)"])
         carryOut(liveness.machine.nextDeadline.map { [.armTimer(at: $0)] } ?? [])
     }
 
@@ -151,14 +146,7 @@ extension DirectoryEngine {
         let loop = self.loop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let started = PosixThread.detach {
-            let written: Bool
-            do {
-                try LeaseStore.save(agents, directory: directory)
-                written = true
-            } catch {
-                written = false
-                logger.warning("could not store the agents' leases", metadata: ["error": "\(error)"])
-            }
+            let written = LeaseStore.save(agents, directory: directory, logger: logger)
             loop.execute {
                 let engine = bound.value
                 engine.liveness.saving = false
@@ -172,11 +160,8 @@ extension DirectoryEngine {
     /// Writes `DATA/leases` now if it is behind (at shutdown, on the loop).
     func saveLeasesNow() {
         guard liveness.machine.generation != liveness.savedGeneration else { return }
-        do {
-            try LeaseStore.save(liveness.machine.persisted, directory: settings.dataDirectory)
+        if LeaseStore.save(liveness.machine.persisted, directory: settings.dataDirectory, logger: logger) {
             liveness.savedGeneration = liveness.machine.generation
-        } catch {
-            logger.warning("could not store the agents' leases", metadata: ["error": "\(error)"])
         }
     }
 

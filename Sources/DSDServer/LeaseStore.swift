@@ -3,6 +3,7 @@ import DSDLog
 import DSDPosix
 import DSDWire
 import Glibc
+import Logging
 import NIOCore
 
 /// The agents' leases, kept in `DATA/leases` so that a directory restart does not forget which
@@ -112,11 +113,11 @@ enum LeaseStore {
     }
 
     private static func readString(_ buffer: inout ByteBuffer, _ field: String) throws(Failure) -> String {
-        let length = try readVarint(&buffer, field)
-        guard length <= UInt64(maxString), let text = buffer.readString(length: Int(length)) else {
-            throw .malformed(field)
+        do {
+            return try buffer.readWireString(max: maxString, field)
+        } catch {
+            throw .malformed("\(error)")
         }
-        return text
     }
 
     // MARK: Files
@@ -138,5 +139,17 @@ enum LeaseStore {
     /// Replaces the file durably.
     static func save(_ agents: [AgentLiveness.PersistedAgent], directory: String) throws(PosixError) {
         try DurableFile.replace(directory + "/" + fileName, contents: encode(agents))
+    }
+
+    /// `save`, logging a failure (the leases stay in memory; the next change retries).
+    /// Returns whether the file was written.
+    static func save(_ agents: [AgentLiveness.PersistedAgent], directory: String, logger: Logger) -> Bool {
+        do {
+            try save(agents, directory: directory)
+            return true
+        } catch {
+            logger.warning("could not store the agents' leases", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 }

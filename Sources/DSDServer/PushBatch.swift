@@ -10,7 +10,6 @@ import NIOCore
 /// Confined to the engine's event loop, like the peers.
 final class PushBatch {
     let changes: [Change]
-    private var encoded: ByteBuffer??
 
     init(_ changes: [Change]) {
         self.changes = changes
@@ -18,22 +17,17 @@ final class PushBatch {
 
     /// The batch as consecutive frames, or nil when a change cannot be encoded (it then goes
     /// through the peer's own encoder, which reports the error).
-    var frames: ByteBuffer? {
-        if let encoded { return encoded }
+    private(set) lazy var frames: ByteBuffer? = {
         var buffer = ByteBufferAllocator().buffer(capacity: changes.count * 64)
-        var result: ByteBuffer? = buffer
         for change in changes {
             do throws(WireError) {
                 _ = try buffer.writeFrame(.change(change))
             } catch {
-                result = nil
-                break
+                return nil
             }
         }
-        if result != nil { result = buffer }
-        encoded = .some(result)
-        return result
-    }
+        return buffer
+    }()
 }
 
 /// Marks where pre-encoded frames enter a directory connection's pipeline: just below the

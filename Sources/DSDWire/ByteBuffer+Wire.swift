@@ -104,7 +104,7 @@ extension ByteBuffer {
     }
 
     /// Reads a varint byte count (at most `max`) and that many bytes of valid UTF-8.
-    mutating func readWireString(max: Int, _ field: String) throws(WireError) -> String {
+    public mutating func readWireString(max: Int, _ field: String) throws(WireError) -> String {
         let count = try readBoundedVarint(field, max: UInt64(max))
         guard let slice = readSlice(length: Int(count)) else { throw .malformed("\(field): truncated") }
         guard let value = String(validating: slice.readableBytesView, as: UTF8.self) else {
