@@ -35,21 +35,24 @@ extension AgentEngine {
         return result
     }
 
-    /// Forgets heartbeats of entries and tables that disappeared.
+    /// Forgets heartbeats of entries that disappeared: deleted, in a dropped table, or gone
+    /// from a snapshot that replaced the replica. Checked against the replica as it is now (the
+    /// events come after the changes were applied, when a dropped table's name no longer
+    /// resolves), once per batch.
     func heartbeatsSaw(_ events: [ReplicaEvent]) {
         guard !heartbeats.tracked.isEmpty else { return }
-        for event in events {
+        let removals = events.contains { event in
             switch event {
-            case .delete(let table, let key, _):
-                if let id = replica.read({ $0.translation.id(of: table) }),
-                    heartbeats.tracked[HeartbeatTracker.EntryRef(table: id, key: key)] != nil
-                {
-                    heartbeats.onRemove(table: id, key: key)
-                    unlease(table: id, key: key)
-                }
-            case .tableDropped, .reset, .put, .tableCreated:
-                break
+            case .delete, .tableDropped, .reset: true
+            case .put, .tableCreated: false
             }
+        }
+        guard removals else { return }
+        let refs = Array(heartbeats.tracked.keys)
+        let gone = replica.read { directory in refs.filter { directory.entry(table: $0.table, key: $0.key) == nil } }
+        for ref in gone {
+            heartbeats.onRemove(table: ref.table, key: ref.key)
+            unlease(table: ref.table, key: ref.key)
         }
     }
 

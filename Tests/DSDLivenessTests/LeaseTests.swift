@@ -7,6 +7,23 @@ import Testing
 extension Liveness {
     /// What the directory's lease set follows: a deleted entry is unleased.
     @Suite(.serialized) struct LeaseTests {
+        @Test func droppedTableTakesItsHeartbeatsWithIt() throws {
+            let cluster = try LivenessCluster()
+            try cluster.startServer()
+            try cluster.startAgent("SRVA")
+            let client = try cluster.client("SRVA")
+            _ = try client.createTable("HB_DROPPED")
+            try client.put(table: "HB_DROPPED", entry: Entry(key: "OSS.1", value: "SRVA:1900"))
+            _ = try client.heartbeat(table: "HB_DROPPED", key: "OSS.1", timeMax: .seconds(10))
+            #expect(cluster.status("SRVA")["heartbeats"] == "1")
+            _ = try client.dropTable("HB_DROPPED")
+            let forgotten = eventually(within: .seconds(3), every: .milliseconds(10)) {
+                cluster.status("SRVA")["heartbeats"] == "0"
+            }
+            #expect(
+                forgotten != nil, "the agent still tracks a heartbeat of a dropped table: \(cluster.status("SRVA"))")
+        }
+
         @Test func deletedEntryIsUnleasedAndSurvivesItsOldAgent() throws {
             let cluster = try LivenessCluster.scenario()
             let writer = try cluster.client("HOST1")
