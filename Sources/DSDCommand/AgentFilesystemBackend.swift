@@ -57,7 +57,7 @@ struct AgentFilesystemBackend: FilesystemBackend {
     }
 
     func statusText() -> String {
-        agent.status().map { "\($0.name): \($0.value)\n" }.joined()
+        agent.status().map { "\($0.name): \($0.value)" }.joined(separator: "\n")
     }
 
     static func map(_ error: FindError) -> ResolveFailure {

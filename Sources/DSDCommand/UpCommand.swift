@@ -83,8 +83,7 @@ enum Seeder {
             return
         }
         try await Task.detached {
-            let existing = Set(agent.replica.read { $0.tableNames })
-            for table in document.tableNames where !existing.contains(table) {
+            for table in agent.replica.read({ document.tablesToCreate(in: $0) }) {
                 _ = try agent.createTable(table)
             }
             for item in document.items {
