@@ -16,6 +16,8 @@ import NIOCore
 final class DirectoryEngine {
     private struct InFlight {
         var change: Change
+        /// The change's log record, which is also its pushed frame (`PushBatch`).
+        var record: [UInt8]
         var durable = false
         /// The peer and request id to answer once durable (nil for derived changes such as a
         /// promotion).
@@ -58,8 +60,6 @@ final class DirectoryEngine {
         self.lastDurableLSN = writer.durableLSN
         self.liveness = LivenessDriver(settings: settings.liveness, now: Self.livenessNow(), restoring: leases)
     }
-
-    var peerCount: Int { peers.count }
 
     // MARK: Peers
 
@@ -170,7 +170,7 @@ final class DirectoryEngine {
             return
         }
         let slot = inFlight.count
-        inFlight.append(InFlight(change: change, reply: reply))
+        inFlight.append(InFlight(change: change, record: payload, reply: reply))
         let bound = NIOLoopBound(self, eventLoop: loop)
         let loop = self.loop
         writer.enqueue(payload, type: LogCodec.changeRecord) { result in
@@ -213,7 +213,7 @@ final class DirectoryEngine {
             inFlightHead = 0
         }
         durable = last.change.version
-        let batch = PushBatch(ready.map(\.change))
+        let batch = PushBatch(changes: ready.map(\.change), records: ready.map(\.record))
         for peer in peers.values {
             peer.push(batch, directory: directory, durable: durable)
         }

@@ -163,9 +163,9 @@ final class PeerConnection: ChannelInboundHandler {
                 for message in messages { context.write(wrapOutboundOut(message), promise: nil) }
             case .sendAllDurable:
                 guard let batch else { continue }
-                if let frames = batch.frames, let below = framesContext {
+                if let below = framesContext {
                     // Already encoded: into the pipeline below the frame encoder.
-                    below.write(NIOAny(frames), promise: nil)
+                    below.write(NIOAny(batch.frames), promise: nil)
                 } else {
                     for change in batch.changes { context.write(wrapOutboundOut(.change(change)), promise: nil) }
                 }

@@ -4,30 +4,22 @@ import NIOCore
 
 /// Changes that became durable together, pushed to every peer.
 ///
-/// Nearly every peer gets the whole batch (`PeerFeed.Directive.sendAllDurable`); its frames are
-/// encoded once, on first use, and the same bytes are written to every such peer (a
-/// `ByteBuffer` shares its storage), instead of one encoding per change per connection.
-/// Confined to the engine's event loop, like the peers.
-final class PushBatch {
+/// Nearly every peer gets the whole batch (`PeerFeed.Directive.sendAllDurable`). Its frames
+/// are the changes' log records (`LogCodec`: a change record is the pushed frame), already
+/// encoded for the log, so the same bytes are written to every such peer (a `ByteBuffer`
+/// shares its storage) instead of one encoding per change per connection.
+struct PushBatch {
     let changes: [Change]
+    /// The changes' frames, back to back.
+    let frames: ByteBuffer
 
-    init(_ changes: [Change]) {
+    /// `records[i]` is the log record of `changes[i]`.
+    init(changes: [Change], records: [[UInt8]]) {
         self.changes = changes
+        var frames = ByteBufferAllocator().buffer(capacity: records.reduce(0) { $0 + $1.count })
+        for record in records { frames.writeBytes(record) }
+        self.frames = frames
     }
-
-    /// The batch as consecutive frames, or nil when a change cannot be encoded (it then goes
-    /// through the peer's own encoder, which reports the error).
-    private(set) lazy var frames: ByteBuffer? = {
-        var buffer = ByteBufferAllocator().buffer(capacity: changes.count * 64)
-        for change in changes {
-            do throws(WireError) {
-                _ = try buffer.writeFrame(.change(change))
-            } catch {
-                return nil
-            }
-        }
-        return buffer
-    }()
 }
 
 /// Marks where pre-encoded frames enter a directory connection's pipeline: just below the
