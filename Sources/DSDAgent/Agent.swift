@@ -27,6 +27,7 @@ public final class Agent: Service, Sendable {
     private let engine: NIOLoopBound<AgentEngine>
     private let listener: Mutex<(any Channel)?> = Mutex(nil)
     private let cacheTask: Mutex<RepeatedTask?> = Mutex(nil)
+    private let cacheWriter = Mutex(())
     /// Sockets answering route probes (`ProbeResponder`).
     private let probeResponder: Mutex<ProbeResponder?> = Mutex(nil)
 
@@ -110,7 +111,7 @@ public final class Agent: Service, Sendable {
         await probeResponder.withLock({ value in
             defer { value = nil }; return value
         })?.stop()
-        writeCache(force: true)
+        writeCache()
         try await group.shutdownGracefully()
         unlink(settings.socketPath)
     }
@@ -118,31 +119,32 @@ public final class Agent: Service, Sendable {
     // MARK: Cache
 
     private func startCacheWriter() {
-        guard settings.cachePath != nil else { return }
+        guard let path = settings.cachePath else { return }
         let engine = self.engine
         let task = loop.scheduleRepeatedTask(
             initialDelay: TimeAmount(settings.cacheInterval), delay: TimeAmount(settings.cacheInterval)
         ) {
             [weak self] _ in
-            guard engine.value.cacheDirty, engine.value.replica.seeded else { return }
+            guard let self, engine.value.cacheDirty, engine.value.replica.seeded else { return }
             engine.value.cacheDirty = false
-            let snapshot = engine.value.replica.directory.snapshot()
-            let path = engine.value.settings.cachePath!
-            let logger = engine.value.logger
-            _ = self
-            PosixThread.detach {
-                do { try ReplicaCache.save(snapshot, path: path) } catch {
-                    logger.warning("could not write the replica cache", metadata: ["error": "\(error)"])
-                }
-            }
+            // An O(1) copy here; the snapshot and the file are made on their own thread.
+            let directory = engine.value.replica.directory
+            PosixThread.detach { self.saveCache(directory, path: path) }
         }
         cacheTask.withLock { $0 = task }
     }
 
-    private func writeCache(force: Bool) {
+    private func writeCache() {
         guard let path = settings.cachePath, replica.seeded else { return }
-        do { try ReplicaCache.save(replica.directory.snapshot(), path: path) } catch {
-            logger.warning("could not write the replica cache", metadata: ["error": "\(error)"])
+        saveCache(replica.directory, path: path)
+    }
+
+    /// Writes the cache file; one write at a time, so two never share the temporary file.
+    private func saveCache(_ directory: Directory, path: String) {
+        cacheWriter.withLock { _ in
+            do { try ReplicaCache.save(directory.snapshot(), path: path) } catch {
+                logger.warning("could not write the replica cache", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -55,11 +55,14 @@ public final class Replica: Sendable {
     /// Replaces the replica with a snapshot; returns the difference as events.
     func replace(with snapshot: Snapshot, settings: Directory.Settings) throws(DirectoryError) -> [ReplicaEvent] {
         let fresh = try Directory(snapshot: snapshot, settings: settings)
-        return state.withLock { state in
-            let old = state.directory
-            state.directory = fresh
-            state.seeded = true
-            return ReplicaEvent.difference(from: old, to: fresh)
+        let old = state.withLock { state in
+            defer {
+                state.directory = fresh
+                state.seeded = true
+            }
+            return state.directory
         }
+        // Outside the lock: readers need not wait for a walk over every entry.
+        return ReplicaEvent.difference(from: old, to: fresh)
     }
 }
