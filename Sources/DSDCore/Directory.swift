@@ -127,7 +127,6 @@ public struct Directory: Sendable {
     public var oldestRetainedVersion: Version { history.base }
 
     /// Number of retained changes.
-    public var retainedChangeCount: Int { history.count }
 
     /// What a replica at `version` needs to catch up.
     public func changes(after version: Version) -> ChangesSince {

@@ -31,11 +31,6 @@ public struct TranslationTable: Hashable, Sendable {
     /// Number of registered tables.
     public var count: Int { namesByID.count }
 
-    /// Registered tables ordered by id.
-    public var tables: [(id: TableID, name: String)] {
-        namesByID.sorted { $0.key < $1.key }.map { (id: $0.key, name: $0.value) }
-    }
-
     /// Checks that a dynamic table `name` could be registered with `id`.
     func checkRegister(_ id: TableID, name: String, maxTables: Int = Limits.maxTables)
         throws(DirectoryError)

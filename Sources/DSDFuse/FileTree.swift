@@ -123,7 +123,6 @@ struct FileTree {
     func kind(of ino: UInt64) -> NodeKind? { nodes[ino]?.kind }
     func ino(of kind: NodeKind) -> UInt64? { inoByKind[kind] }
     func lookups(of ino: UInt64) -> UInt64 { nodes[ino]?.lookups ?? 0 }
-    var count: Int { nodes.count }
 
     /// Number of a node without counting a kernel reference (readdir, reflection).
     mutating func number(for kind: NodeKind) -> UInt64 {

@@ -34,7 +34,6 @@ extension FuseBridge {
                 return .data(bytes)
             }
             if all.closing { return .eof }
-            stream.parked = nil
             return nonBlocking ? .again : .wait
         }
         switch first {

@@ -25,6 +25,14 @@ public struct FuseSettings: Sendable {
     public var fsName: String
     public var subtype: String
 
+    /// The defaults are the production ones:
+    /// - owner root, writer group root: the agent's service configures a real group;
+    /// - cache 3600 s: every change invalidates precisely, so long timeouts cost nothing and
+    ///   make repeated reads kernel-cached (see Docs/filesystem.md);
+    /// - 4096 queued lines: a burst of a full standard table fits; a slower reader rescans;
+    /// - 64 threads: each blocked write (waiting for the directory's commit) holds a thread;
+    /// - 5 s reply wait: longer than a commit normally takes, short enough to never wedge;
+    /// - 60 s echo grace: a committed change reaches the replica well within it.
     public init(
         mountpoint: String, ownerUID: UInt32 = 0, writerGroup: UInt32 = 0, cacheTimeout: Double = 3600,
         eventQueueBound: Int = 4096, maxThreads: UInt32 = 64, maxIdleThreads: UInt32 = 4,
@@ -43,18 +51,6 @@ public struct FuseSettings: Sendable {
         self.unmountWait = unmountWait
         self.fsName = fsName
         self.subtype = subtype
-    }
-
-    /// Production defaults at `/dsd`:
-    /// - owner root, writer group root: the agent's service configures a real group;
-    /// - cache 3600 s: every change invalidates precisely, so long timeouts cost nothing and
-    ///   make repeated reads kernel-cached (see Docs/filesystem.md);
-    /// - 4096 queued lines: a burst of a full standard table fits; a slower reader rescans;
-    /// - 64 threads: each blocked write (waiting for the directory's commit) holds a thread;
-    /// - 5 s reply wait: longer than a commit normally takes, short enough to never wedge;
-    /// - 60 s echo grace: a committed change reaches the replica well within it.
-    public static func `default`(mountpoint: String = "/dsd") -> FuseSettings {
-        FuseSettings(mountpoint: mountpoint)
     }
 
     /// Small queues and short waits for tests.

@@ -59,11 +59,6 @@ struct Reply: ~Copyable {
         discard self
     }
 
-    consuming func none() {
-        fuse_reply_none(req)
-        discard self
-    }
-
     /// Keeps the request unanswered (a parked stream read); its new owner must answer it.
     consuming func park() -> fuse_req_t {
         let req = self.req

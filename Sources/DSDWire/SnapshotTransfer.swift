@@ -35,7 +35,6 @@ public struct SnapshotAssembler: Sendable {
     public init() {}
 
     /// True between `snapshotBegin` and `snapshotEnd`.
-    public var inProgress: Bool { version != nil }
 
     /// Consumes one message; returns the snapshot when `message` completes it.
     public mutating func on(_ message: Message, nextDynamicID: TableID? = nil) throws(Failure) -> Snapshot? {
