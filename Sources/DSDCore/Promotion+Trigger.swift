@@ -7,14 +7,20 @@ extension Promotion {
     public static func decide(
         before: Directory, after: Directory, change: Change, settings: Settings = .default
     ) -> [Mutation] {
-        guard let key = change.mutation.key,
-            let service = KeyOrder.lastComponent(of: key).map({ String($0.parent) })
-        else { return [] }
-        let table = change.mutation.table
-        guard let serviceBefore = before.entry(table: table, key: service) else { return [] }
-        let instanceBefore = before.entry(table: table, key: key)
+        guard mayMovePrimary(before, changing: change.mutation, settings: settings) else { return [] }
+        return decide(after, after: change, settings: settings)
+    }
+
+    /// Whether `mutation`, applied to `directory` as it is now, can affect the primary (the
+    /// condition `decide(before:after:change:)` checks). Reading it before the commit lets a
+    /// driver keep no copy of the directory across it.
+    public static func mayMovePrimary(_ directory: Directory, changing mutation: Mutation, settings: Settings) -> Bool {
+        guard let key = mutation.key, let service = KeyOrder.lastComponent(of: key).map({ String($0.parent) })
+        else { return false }
+        let table = mutation.table
+        guard let serviceBefore = directory.entry(table: table, key: service) else { return false }
+        let instanceBefore = directory.entry(table: table, key: key)
         let wasPrimary = instanceBefore.map { $0.valid && $0.value == serviceBefore.value } ?? false
-        guard wasPrimary || !serviceBefore.valid || settings.reclaimPrimary else { return [] }
-        return decide(after, table: table, changedKey: key, settings: settings)
+        return wasPrimary || !serviceBefore.valid || settings.reclaimPrimary
     }
 }

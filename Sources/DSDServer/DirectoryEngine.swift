@@ -107,18 +107,14 @@ final class DirectoryEngine {
             return
         }
         let mutation: Mutation
-        let change: Change
-        let before = directory
         do throws(DirectoryError) {
             mutation = try self.mutation(for: request)
-            change = try directory.commit(mutation)
+            try commit(mutation, reply: (ObjectIdentifier(peer), id))
         } catch {
             peer.respond(id: id, .failed(ErrorCode(error), message: "\(error)"))
             return
         }
-        append(change, reply: (ObjectIdentifier(peer), id))
         livenessWrote(peer, mutation)
-        promote(before: before, change: change)
     }
 
     /// Commits a write the directory decides itself (a lost agent's entry marked invalid)
@@ -126,22 +122,25 @@ final class DirectoryEngine {
     func commitDerived(_ mutation: Mutation) {
         loop.preconditionInEventLoop()
         guard failure == nil else { return }
-        let before = directory
-        let change: Change
         do throws(DirectoryError) {
-            change = try directory.commit(mutation)
+            try commit(mutation, reply: nil)
         } catch {
             logger.error("derived write refused", metadata: ["error": "\(error)"])
-            return
         }
-        append(change, reply: nil)
-        promote(before: before, change: change)
     }
 
-    private func promote(before: Directory, change: Change) {
-        let derivedChanges = Promotion.decide(
-            before: before, after: directory, change: change, settings: settings.promotion)
-        for derived in derivedChanges {
+    /// Commits `mutation`, appends it to the log, and promotes a backup when it can have moved
+    /// the primary. Whether it can is read before the commit, so no copy of the directory is
+    /// held across it (a held copy makes every commit copy what it touches).
+    private func commit(_ mutation: Mutation, reply: (peer: ObjectIdentifier, id: UInt64)?) throws(DirectoryError) {
+        let mayPromote = Promotion.mayMovePrimary(directory, changing: mutation, settings: settings.promotion)
+        let change = try directory.commit(mutation)
+        append(change, reply: reply)
+        if mayPromote { promote(after: change) }
+    }
+
+    private func promote(after change: Change) {
+        for derived in Promotion.decide(directory, after: change, settings: settings.promotion) {
             do throws(DirectoryError) {
                 append(try directory.commit(derived), reply: nil)
             } catch {
