@@ -112,10 +112,13 @@ extension FuseBridge {
         default:
             return reply.error(ENOTDIR)
         }
+        // "." and ".." first, so readdir walks the stored listing without copying it.
         let listing: [(String, UInt64, Bool)] = state.withLock { s in
-            names.map { name, child in
-                (name, s.tree.ino(of: child) ?? Self.placeholderIno(child), child.isDirectory)
-            }
+            let parentIno = kind.parent.flatMap { s.tree.ino(of: $0.0) } ?? FileTree.rootIno
+            return [(".", ino, true), ("..", parentIno, true)]
+                + names.map { name, child in
+                    (name, s.tree.ino(of: child) ?? Self.placeholderIno(child), child.isDirectory)
+                }
         }
         fi.pointee.fh = state.withLock { $0.addHandle(.listing(listing)) }
         reply.open(fi)
@@ -131,13 +134,7 @@ extension FuseBridge {
     }
 
     func readdir(_ reply: consuming Reply, ino: UInt64, size: Int, offset: Int, fh: UInt64) {
-        guard case .listing(let listing)? = state.withLock({ $0.handles[fh] }) else { return reply.error(EBADF) }
-        let parentIno =
-            state.withLock { s in
-                s.tree.kind(of: ino)?.parent.flatMap { s.tree.ino(of: $0.0) }
-            } ?? FileTree.rootIno
-        var all: [(String, UInt64, Bool)] = [(".", ino, true), ("..", parentIno, true)]
-        all += listing
+        guard case .listing(let all)? = state.withLock({ $0.handles[fh] }) else { return reply.error(EBADF) }
         let req = reply.req
         var buffer = [UInt8](repeating: 0, count: size)
         var used = 0
