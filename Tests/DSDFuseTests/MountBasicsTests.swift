@@ -35,6 +35,30 @@ extension MountTests {
 extension MountTests.Basics {
     static let table = "tables/DSD_MTID_METADATA"
 
+    @Test func listsDotEntriesAndATableLargerThanOneReaddirBuffer() throws {
+        try withMount { fs in
+            // 3,000 names of ~20 bytes: many 4 KiB READDIR replies, each resumed at an offset.
+            fs.backend.replaceAll([
+                "BIG": (0..<3000).map { Entry(key: "K.\(1_000_000 + $0).padding", value: "HOST\($0):1") }
+            ])
+            let ls = try fs.run("/bin/ls", ["-a", fs.path("tables/BIG")])
+            let names = ls.stdout.split(separator: "\n").map(String.init)
+            #expect(names.count == 3002)
+            #expect(names.prefix(2) == [".", ".."])
+            #expect(Array(names.dropFirst(2)) == (0..<3000).map { "K.\(1_000_000 + $0).padding" })
+            // ".." of a table is tables/, "." the table itself.
+            let inodes = try fs.sh(
+                "stat -c %i \(fs.path("tables")) \(fs.path("tables/BIG")) \(fs.path("tables/BIG/."))"
+                    + " \(fs.path("tables/BIG/.."))"
+            ).stdout.split(separator: "\n")
+            #expect(inodes.count == 4)
+            if inodes.count == 4 {
+                #expect(inodes[2] == inodes[1])
+                #expect(inodes[3] == inodes[0])
+            }
+        }
+    }
+
     @Test func writeAddsAndModifiesOnlyAfterCommit() throws {
         try withMount { fs in
             let add = try fs.sh("echo HOST6:1920 > \(fs.path(Self.table))/MDS.6")
