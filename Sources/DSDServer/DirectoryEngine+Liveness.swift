@@ -82,10 +82,13 @@ extension DirectoryEngine {
         persistLeasesIfChanged()
     }
 
-    func livenessDisconnected(_ peer: PeerConnection) {
+    /// Returns the host the connection announced, if it did.
+    @discardableResult
+    func livenessDisconnected(_ peer: PeerConnection) -> String? {
         let id = Self.connectionID(peer)
-        guard let host = liveness.hosts.removeValue(forKey: id) else { return }
+        guard let host = liveness.hosts.removeValue(forKey: id) else { return nil }
         carryOut(liveness.machine.onDisconnected(host: host, connection: id, now: Self.livenessNow()))
+        return host
     }
 
     private func livenessTick() {

@@ -71,8 +71,10 @@ final class DirectoryEngine {
     func remove(_ peer: PeerConnection) {
         loop.preconditionInEventLoop()
         peers[ObjectIdentifier(peer)] = nil
-        livenessDisconnected(peer)
-        routeProber?.connectionGone(ObjectIdentifier(peer))
+        // Routes are announced with the host name, in the same `announce` as the liveness.
+        if let host = livenessDisconnected(peer) {
+            routeProber?.connectionGone(ObjectIdentifier(peer), host: host)
+        }
     }
 
     func sync(_ peer: PeerConnection, from version: Version?) {

@@ -169,12 +169,12 @@ final class RouteProber {
         machine.onRoutesAnnounced(host: host, initial, now: now)
     }
 
-    /// A connection closed: if it announced a host's routes, stop probing them.
-    func connectionGone(_ owner: ObjectIdentifier) {
-        for (host, routes) in hosts where routes.owner == owner {
-            hosts[host] = nil
-            machine.onHostGone(host, now: Self.now())
-        }
+    /// A connection that announced `host` closed: if it still owns the host's routes, stop
+    /// probing them.
+    func connectionGone(_ owner: ObjectIdentifier, host: String) {
+        guard hosts[host]?.owner == owner else { return }
+        hosts[host] = nil
+        machine.onHostGone(host, now: Self.now())
     }
 
     // MARK: Rounds
