@@ -27,25 +27,11 @@ enum LogCodec {
     }
 
     static func encode(_ snapshot: Snapshot) throws(WireError) -> [UInt8] {
-        var buffer = ByteBuffer()
-        buffer.writeVarint(UInt64(snapshot.nextDynamicID.rawValue))
-        for message in SnapshotTransfer.messages(for: snapshot) {
-            try buffer.writeFrame(message)
-        }
-        return Array(buffer.readableBytesView)
+        Array(try SnapshotTransfer.stored(snapshot).readableBytesView)
     }
 
     static func decodeSnapshot(_ bytes: [UInt8]) throws -> Snapshot {
-        var buffer = ByteBuffer(bytes: bytes)
-        let next = try buffer.readVarint("next dynamic id")
-        var assembler = SnapshotAssembler()
-        while let message = try buffer.readFrame() {
-            if let snapshot = try assembler.on(message, nextDynamicID: TableID(UInt32(truncatingIfNeeded: next))) {
-                guard buffer.readableBytes == 0 else { throw LogCodecError.malformed("bytes after snapshot") }
-                return snapshot
-            }
-        }
-        throw LogCodecError.malformed("snapshot ends early")
+        try SnapshotTransfer.snapshot(stored: ByteBuffer(bytes: bytes))
     }
 }
 

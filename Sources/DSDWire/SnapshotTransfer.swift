@@ -1,4 +1,5 @@
 import DSDCore
+import NIOCore
 
 /// Turns a snapshot into the messages of a transfer, and assembles them back.
 ///
@@ -17,6 +18,45 @@ public enum SnapshotTransfer {
         messages.append(.snapshotEnd(version: snapshot.version))
         return messages
     }
+
+    /// A stored snapshot is incomplete or followed by other bytes.
+    public enum StoredSnapshotError: Error, Hashable, Sendable, CustomStringConvertible {
+        case endsEarly
+        case trailingBytes
+
+        public var description: String {
+            switch self {
+            case .endsEarly: "stored snapshot ends early"
+            case .trailingBytes: "bytes after the stored snapshot"
+            }
+        }
+    }
+
+    /// A snapshot as one stored blob — the next dynamic table id (varint), then the frames of
+    /// its transfer. The directory's log and the agent's replica cache keep snapshots so.
+    public static func stored(_ snapshot: Snapshot) throws(WireError) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeVarint(UInt64(snapshot.nextDynamicID.rawValue))
+        for message in messages(for: snapshot) {
+            try buffer.writeFrame(message)
+        }
+        return buffer
+    }
+
+    /// The snapshot of a blob written by `stored`. Throws `WireError`,
+    /// `SnapshotAssembler.Failure` or `StoredSnapshotError`.
+    public static func snapshot(stored bytes: ByteBuffer) throws -> Snapshot {
+        var buffer = bytes
+        let next = TableID(UInt32(truncatingIfNeeded: try buffer.readVarint("next dynamic id")))
+        var assembler = SnapshotAssembler()
+        while let message = try buffer.readFrame() {
+            if let snapshot = try assembler.on(message, nextDynamicID: next) {
+                guard buffer.readableBytes == 0 else { throw StoredSnapshotError.trailingBytes }
+                return snapshot
+            }
+        }
+        throw StoredSnapshotError.endsEarly
+    }
 }
 
 /// Collects the messages of one snapshot transfer. Feed it every message from
@@ -33,8 +73,6 @@ public struct SnapshotAssembler: Sendable {
     private var tables: [Snapshot.TableContents] = []
 
     public init() {}
-
-    /// True between `snapshotBegin` and `snapshotEnd`.
 
     /// Consumes one message; returns the snapshot when `message` completes it.
     public mutating func on(_ message: Message, nextDynamicID: TableID? = nil) throws(Failure) -> Snapshot? {
