@@ -43,7 +43,7 @@ let package = Package(
         // Write-ahead log and snapshots. Plain POSIX I/O, no networking.
         .target(
             name: "DSDLog",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["DSDPosix", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // Crash-test and benchmark driver for the log (used by DSDLogTests and `make bench`).

@@ -1,3 +1,4 @@
+import DSDPosix
 import Glibc
 import Logging
 import Synchronization
@@ -9,28 +10,18 @@ import Synchronization
 /// behind the committer's mutexes.
 public final class LogWriter: Sendable {
     let committer: LogCommitter
-    private let thread: Mutex<pthread_t?>
+    private let thread: Mutex<PosixThread?>
     /// Serialises `writeSnapshot` calls.
     private let snapshotting = Mutex<Void>(())
 
     init(committer: LogCommitter) throws(LogError) {
         self.committer = committer
-        self.thread = Mutex(nil)
-        let box = Unmanaged.passRetained(ThreadBody { committer.runCommitter() }).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(
-            &tid, nil,
-            { arg in
-                let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-                body.run()
-                return nil
-            }, box)
-        if rc != 0 {
-            Unmanaged<ThreadBody>.fromOpaque(box).release()
+        do throws(PosixError) {
+            self.thread = Mutex(try PosixThread.start { committer.runCommitter() })
+        } catch {
             committer.closeFile()
-            throw .io(operation: "pthread_create", path: committer.directory, errno: rc)
+            throw .io(operation: "pthread_create", path: committer.directory, errno: error.errno)
         }
-        thread.withLock { $0 = tid }
     }
 
     deinit {
@@ -141,7 +132,7 @@ public final class LogWriter: Sendable {
     /// the segment. Later appends fail with `.closed`. Idempotent.
     public func close() {
         guard
-            let tid = thread.withLock({ t -> pthread_t? in
+            let committerThread = thread.withLock({ t -> PosixThread? in
                 defer { t = nil }
                 return t
             })
@@ -153,13 +144,7 @@ public final class LogWriter: Sendable {
             return true
         }
         if signal { committer.wake.signal() }
-        pthread_join(tid, nil)
+        committerThread.join()
         committer.closeFile()
     }
-}
-
-/// Carries the committer's closure through `pthread_create`'s context pointer.
-private final class ThreadBody {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }

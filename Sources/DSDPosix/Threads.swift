@@ -13,7 +13,14 @@ public struct PosixThread: Sendable {
         init(_ run: @escaping () -> Void) { self.run = run }
     }
 
+    /// Starts a thread running `run`; nil when none could be created (the body has not run).
     public init?(_ run: @escaping @Sendable () -> Void) {
+        guard let thread = try? Self.start(run) else { return nil }
+        self = thread
+    }
+
+    /// Starts a thread running `run`, or says why `pthread_create` failed.
+    public static func start(_ run: @escaping @Sendable () -> Void) throws(PosixError) -> PosixThread {
         let body = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
@@ -24,9 +31,13 @@ public struct PosixThread: Sendable {
             }, body)
         if rc != 0 {
             Unmanaged<Body>.fromOpaque(body).release()
-            return nil
+            throw PosixError(operation: "pthread_create", errno: rc)
         }
-        handle = thread
+        return PosixThread(handle: thread)
+    }
+
+    private init(handle: pthread_t) {
+        self.handle = handle
     }
 
     public func join() {
