@@ -9,7 +9,7 @@ extension AgentEngine {
     /// Every tracked entry, right after `announce` on a new connection.
     func sendLeases(_ handler: UpstreamHandler) {
         for (ref, timeMax) in heartbeats.tracked.sorted(by: { $0.key.key < $1.key.key }) {
-            handler.send(.lease(table: ref.table, key: ref.key, timeMaxMillis: Self.millis(timeMax)))
+            handler.send(.lease(table: ref.table, key: ref.key, timeMaxMillis: timeMax.wholeMilliseconds))
         }
     }
 
@@ -18,18 +18,12 @@ extension AgentEngine {
     func leaseIfChanged(table: TableID, key: String, previous: Duration?) {
         let current = heartbeats.timeMax(table: table, key: key)
         guard previous != current, case .connected(let handler, _) = link else { return }
-        handler.send(.lease(table: table, key: key, timeMaxMillis: Self.millis(current)))
+        handler.send(.lease(table: table, key: key, timeMaxMillis: current.wholeMilliseconds))
     }
 
     /// The entry is no longer tracked (deleted).
     func unlease(table: TableID, key: String) {
         guard case .connected(let handler, _) = link else { return }
         handler.send(.unlease(table: table, key: key))
-    }
-
-    static func millis(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1000 + UInt64(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -152,10 +152,7 @@ public final class AgentClient {
     /// A heartbeat (FIG. 5C); `timeMax` nil reuses the entry's last Time_Max.
     @discardableResult
     public func heartbeat(table: String, key: String, timeMax: Duration?) throws(ClientError) -> Version? {
-        let millis = timeMax.map {
-            UInt64($0.components.seconds) * 1000 + UInt64($0.components.attoseconds / 1_000_000_000_000_000)
-        }
-        return try okVersion(.heartbeat(table: table, key: key, timeMaxMillis: millis))
+        try okVersion(.heartbeat(table: table, key: key, timeMaxMillis: timeMax?.wholeMilliseconds))
     }
 
     /// Streams the changes of `table` whose keys start with `prefix` until `onEvent` returns

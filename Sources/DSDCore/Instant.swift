@@ -35,6 +35,17 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 extension Duration {
+    /// Whole milliseconds, as the wire carries Time_Max: 0 for a negative duration, saturated
+    /// at `UInt64.max`.
+    public var wholeMilliseconds: UInt64 {
+        guard self > .zero else { return 0 }
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
+        if overflow { return .max }
+        let (sum, overflow2) = scaled.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000_000_000))
+        return overflow2 ? .max : sum
+    }
+
     /// The duration in whole nanoseconds, clamped to `Int64`.
     var clampedNanoseconds: Int64 {
         let (seconds, attoseconds) = components

@@ -53,7 +53,7 @@ enum LeaseStore {
             for lease in agent.leases {
                 buffer.writeVarint(UInt64(lease.table.rawValue))
                 writeString(lease.key, to: &buffer)
-                buffer.writeVarint(UInt64(max(0, lease.timeMax / .milliseconds(1))))
+                buffer.writeVarint(lease.timeMax.wholeMilliseconds)
                 writeString(lease.value, to: &buffer)
             }
         }
