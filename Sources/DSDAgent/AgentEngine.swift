@@ -97,13 +97,16 @@ final class AgentEngine {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let limit = FrameLimit()
+                    let seal = SessionSeal()
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(settings.pingInterval * PeerTiming.silenceLimit)),
-                        ByteToMessageHandler(FrameDecoder(limit: limit)),
+                        ByteToMessageHandler(FrameDecoder(limit: limit, seal: seal)),
+                        RecordSealer(seal: seal),
                         MessageToByteHandler(FrameEncoder()),
                         HandshakeHandler(
                             handshake: UpstreamHandler.handshake(settings: settings),
-                            settings: .init(timeout: TimeAmount(settings.connectTimeout)), frameLimit: limit),
+                            settings: .init(timeout: TimeAmount(settings.connectTimeout)), frameLimit: limit,
+                            seal: seal),
                         UpstreamHandler(engine: bound.value, endpoint: endpoint, logger: logger),
                     ])
                 }

@@ -40,11 +40,13 @@ final class RawPeer: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let seal = SessionSeal()
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteCountingHandler(peer: self),
-                        ByteToMessageHandler(FrameDecoder()),
+                        ByteToMessageHandler(FrameDecoder(seal: seal)),
+                        RecordSealer(seal: seal),
                         MessageToByteHandler(FrameEncoder()),
-                        HandshakeHandler(handshake: handshake),
+                        HandshakeHandler(handshake: handshake, seal: seal),
                         RawPeerHandler(peer: self, pingInterval: pingInterval),
                     ])
                 }

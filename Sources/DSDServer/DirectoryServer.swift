@@ -88,14 +88,17 @@ public final class DirectoryServer: Service, Sendable {
                     }
                     channel.closeFuture.whenComplete { _ in connections.decrement() }
                     let limit = FrameLimit()
+                    let seal = SessionSeal()
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(settings.idleTimeout)),
-                        ByteToMessageHandler(FrameDecoder(limit: limit)),
+                        ByteToMessageHandler(FrameDecoder(limit: limit, seal: seal)),
+                        RecordSealer(seal: seal),
                         FramesOut(),
                         MessageToByteHandler(FrameEncoder()),
                         HandshakeHandler(
                             handshake: PeerConnection.handshake(settings: settings),
-                            settings: .init(timeout: TimeAmount(settings.handshakeTimeout)), frameLimit: limit),
+                            settings: .init(timeout: TimeAmount(settings.handshakeTimeout)), frameLimit: limit,
+                            seal: seal),
                         PeerConnection(engine: engine.value),
                     ])
                 }

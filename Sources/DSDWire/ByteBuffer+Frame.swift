@@ -6,7 +6,7 @@ extension ByteBuffer {
     /// buffer does not yet hold the whole frame. Throws as soon as the header shows the frame
     /// can never be valid (too large, unknown type), without waiting for its body.
     public mutating func readFrame(maxBytes: Int = WireLimits.maxFrameBytes) throws(WireError) -> Message? {
-        guard let (length, headerBytes) = try peekFrameLength(maxBytes: maxBytes) else { return nil }
+        guard let (length, headerBytes) = try peekVarintLength(limit: maxBytes) else { return nil }
         guard let rawType = getInteger(at: readerIndex + headerBytes, as: UInt8.self) else {
             return nil
         }
@@ -19,8 +19,10 @@ extension ByteBuffer {
         return message
     }
 
-    /// The declared body length and the size of its varint, or `nil` if incomplete.
-    private func peekFrameLength(maxBytes: Int) throws(WireError) -> (Int, Int)? {
+    /// A length prefix (a frame's or a sealed record's): the declared length and the size of
+    /// its varint, or `nil` if incomplete. Throws `.frameTooLarge` over `limit` (at most
+    /// `WireLimits.maxFrameLengthBytes` bytes of varint) and on an overlong encoding.
+    func peekVarintLength(limit maxBytes: Int) throws(WireError) -> (Int, Int)? {
         var length = 0
         for index in 0..<WireLimits.maxFrameLengthBytes {
             guard let byte = getInteger(at: readerIndex + index, as: UInt8.self) else { return nil }

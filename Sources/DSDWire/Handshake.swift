@@ -11,6 +11,11 @@ import NIOCore
 /// `authOK`; on the peer's `authOK` it is authenticated. Anything else before that, a version
 /// mismatch or a wrong proof sends `error` and fails; the driver then closes.
 ///
+/// Each side seals what it sends after its `authOK`, and opens what it receives after the
+/// peer's `authOK`, under per-direction keys from the cluster key and both hellos
+/// (`SessionKeys`, `RecordCipher`): the session's frames are confidential, and a frame that is
+/// injected, altered, replayed or reordered does not open.
+///
 /// Because each side's proof covers its own fresh nonce, an old proof is worthless in a new
 /// connection; because the proof starts with the prover's side and orders the nonces
 /// prover-first, a proof echoed back by the peer never verifies.
@@ -104,10 +109,10 @@ public struct Handshake: Sendable {
                 return fail(.authFailed, "authentication failed")
             }
             state = .awaitingOK(peer: peer)
-            return [.send(.authOK)]
+            return [.send(.authOK), .sealOutbound(sessionKeys(peer: peer))]
         case (.awaitingOK(let peer), .authOK):
             state = .authenticated(peer: peer)
-            return [.authenticated(peerRole: peer.role, peerName: peer.name)]
+            return [.openInbound(sessionKeys(peer: peer)), .authenticated(peerRole: peer.role, peerName: peer.name)]
         case (.awaitingHello, _), (.awaitingProof, _), (.awaitingOK, _):
             return fail(.malformed, "unexpected \(message.type) during the handshake")
         }
@@ -136,6 +141,10 @@ public struct Handshake: Sendable {
         return [.send(.authProof(mac: mac))]
     }
 
+    private func sessionKeys(peer: Hello) -> SessionKeys {
+        SessionKeys(clusterKey: key, side: side, own: own, peer: peer)
+    }
+
     private mutating func fail(_ code: ErrorCode, _ text: String) -> [HandshakeAction] {
         state = .failed
         return [.send(.error(code, message: text)), .fail(code, text)]
@@ -162,6 +171,10 @@ public struct Handshake: Sendable {
 /// What the driver does for the handshake.
 public enum HandshakeAction: Hashable, Sendable {
     case send(Message)
+    /// Seal every byte sent from now on (the `authOK` just sent was the last clear frame).
+    case sealOutbound(SessionKeys)
+    /// Every byte received from now on is sealed (the peer's `authOK` was its last clear frame).
+    case openInbound(SessionKeys)
     /// The peer proved it holds the cluster key, and accepted our proof.
     case authenticated(peerRole: Role, peerName: String)
     /// Close the connection (after sending any `send` that precedes this action).

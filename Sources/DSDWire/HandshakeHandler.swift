@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Drives a `Handshake` on a channel of `Message`s (place it after `FrameDecoder` and
-/// `FrameEncoder`). It holds no decisions of its own: it starts the machine when the channel
+/// `FrameEncoder`, with a `RecordSealer` below both, all sharing one `SessionSeal`). It holds no decisions of its own: it starts the machine when the channel
 /// is active, feeds it inbound messages until authentication completes, carries out its
 /// actions, and arms the handshake deadline.
 ///
@@ -37,6 +37,7 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var machine: Handshake
     private let settings: Settings
     private let frameLimit: FrameLimit?
+    private let seal: SessionSeal
     private var started = false
     private var closing = false
     private var deadline: Scheduled<Void>?
@@ -46,10 +47,15 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// `frameLimit`: the limit of this channel's `FrameDecoder`, raised once the peer is
     /// authenticated (an unauthenticated peer cannot make the other side buffer large frames).
-    public init(handshake: Handshake, settings: Settings = .default, frameLimit: FrameLimit? = nil) {
+    /// `seal`: shared with this channel's `FrameDecoder` and `RecordSealer`, which seal the
+    /// session once the handshake installs its keys.
+    public init(
+        handshake: Handshake, settings: Settings = .default, frameLimit: FrameLimit? = nil, seal: SessionSeal
+    ) {
         self.machine = handshake
         self.settings = settings
         self.frameLimit = frameLimit
+        self.seal = seal
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -113,6 +119,12 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
             switch action {
             case .send(let message):
                 lastSend = context.write(wrapOutboundOut(message))
+            case .sealOutbound(let keys):
+                // After the clear `authOK` above has passed the sealer, before anything else.
+                seal.install(outbound: keys)
+            case .openInbound(let keys):
+                // Read synchronously from within the decoder, before its next byte.
+                seal.install(inbound: keys)
             case .authenticated(let role, let name):
                 deadline?.cancel()
                 frameLimit?.authenticated()

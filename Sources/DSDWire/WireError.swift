@@ -8,6 +8,8 @@ public enum WireError: Error, Hashable, Sendable {
     case malformed(String)
     /// The body is longer than its message's fields.
     case trailingBytes(Int)
+    /// A sealed record did not open: altered, replayed, reordered or under another key.
+    case unsealFailed
 
     /// The code to report to the peer before closing.
     public var code: ErrorCode { .malformed }

@@ -6,6 +6,9 @@ public enum WireLimits {
     /// Largest frame body: a snapshot chunk of `maxEntriesPerFrame` maximal entries is about
     /// 660 KiB, so 1 MiB fits every valid message while bounding a peer's buffer.
     public static let maxFrameBytes = 1 << 20
+    /// Most plaintext bytes in one sealed record (`RecordCipher`): a larger write is split, so
+    /// a receiver buffers at most this much (plus a 16-byte tag) before it can check a record.
+    public static let maxRecordBytes = 1 << 16
     /// Most bytes the frame length varint may take (2^21 > `maxFrameBytes`).
     public static let maxFrameLengthBytes = 3
     /// Most entries in one snapshot chunk or entries reply: 512 entries of maximal key and

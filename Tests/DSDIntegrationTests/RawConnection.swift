@@ -8,6 +8,11 @@ import NIOCore
 final class RawConnection {
     let fd: Int32
     private var inbound = ByteBuffer()
+    /// Opened plaintext not yet decoded, once the session is sealed.
+    private var opened = ByteBuffer()
+    /// The session's ciphers, from the handshake.
+    private var outbound: RecordCipher?
+    private var inboundCipher: RecordCipher?
     private(set) var isOpen = true
 
     init(port: Int, timeout: Duration = .seconds(2)) throws {
@@ -41,9 +46,10 @@ final class RawConnection {
         close(fd)
     }
 
-    /// Writes all of `bytes`; false once the peer has closed (or the send deadline passed).
+    /// Writes all of `bytes` as they are; false once the peer has closed (or the send
+    /// deadline passed).
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    func sendClear(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes {
@@ -56,17 +62,50 @@ final class RawConnection {
         return true
     }
 
+    /// Sends `message` as one frame: sealed once authenticated, like a real peer.
     func send(_ message: Message) throws -> Bool {
-        var buffer = ByteBuffer()
-        try buffer.writeFrame(message)
-        return send(Array(buffer.readableBytesView))
+        send(try frame(message))
     }
 
-    /// Reads until one frame is decoded. nil on end of stream or timeout; throws on bytes that
-    /// do not decode.
+    /// Sends `bytes` as they are before authentication, sealed in records after it.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        sendClear(outbound == nil ? bytes : seal(bytes))
+    }
+
+    /// One frame's bytes.
+    func frame(_ message: Message) throws -> [UInt8] {
+        var buffer = ByteBuffer()
+        try buffer.writeFrame(message)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// `bytes` as sealed records under the session's outbound cipher, which then counts them
+    /// as sent: for a test that tampers with records before writing them (`sendClear`).
+    func seal(_ bytes: [UInt8]) -> [UInt8] {
+        guard var cipher = outbound else { preconditionFailure("seal before authentication") }
+        var records = ByteBuffer()
+        var plaintext = ByteBuffer(bytes: bytes)
+        repeat {
+            let slice = plaintext.readSlice(length: min(plaintext.readableBytes, WireLimits.maxRecordBytes))!
+            cipher.seal(slice.readableBytesView, into: &records)
+        } while plaintext.readableBytes > 0
+        outbound = cipher
+        return Array(records.readableBytesView)
+    }
+
+    /// Reads until one frame is decoded (opening sealed records once authenticated). nil on
+    /// end of stream or timeout; throws on bytes that do not decode or open.
     func receive() throws -> Message? {
         while true {
-            if let message = try inbound.readFrame() {
+            if var cipher = inboundCipher {
+                while try cipher.open(&inbound, into: &opened) {}
+                inboundCipher = cipher
+                if let message = try opened.readFrame() {
+                    opened.discardReadBytes()
+                    return message
+                }
+            } else if let message = try inbound.readFrame() {
                 inbound.discardReadBytes()
                 return message
             }
@@ -103,6 +142,10 @@ final class RawConnection {
                 switch action {
                 case .send(let message):
                     guard try send(message) else { return false }
+                case .sealOutbound(let keys):
+                    outbound = RecordCipher(key: keys.outbound)
+                case .openInbound(let keys):
+                    inboundCipher = RecordCipher(key: keys.inbound)
                 case .authenticated:
                     return true
                 case .fail:

@@ -46,6 +46,9 @@ import Testing
                 case .unknownType: return outcomes + [.unknownType]
                 case .malformed: return outcomes + [.malformed]
                 case .trailingBytes: return outcomes + [.trailingBytes]
+                case .unsealFailed:
+                    Issue.record("a clear frame decoder reported a sealed record: \(bytes)")
+                    return outcomes
                 }
             }
         }

@@ -32,7 +32,7 @@ final class Recorder: ChannelInboundHandler {
     static func channel(_ handshake: Handshake) throws -> (EmbeddedChannel, Recorder) {
         let channel = EmbeddedChannel()
         let recorder = Recorder()
-        try channel.pipeline.syncOperations.addHandler(HandshakeHandler(handshake: handshake, settings: .testing))
+        try channel.pipeline.syncOperations.addHandler(HandshakeHandler(handshake: handshake, settings: .testing, seal: SessionSeal()))
         try channel.pipeline.syncOperations.addHandler(recorder)
         return (channel, recorder)
     }
@@ -126,7 +126,7 @@ final class Recorder: ChannelInboundHandler {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
         try channel.pipeline.syncOperations.addHandler(
-            HandshakeHandler(handshake: HandshakeTests.directory(), settings: .testing))
+            HandshakeHandler(handshake: HandshakeTests.directory(), settings: .testing, seal: SessionSeal()))
         try channel.pipeline.syncOperations.addHandler(recorder)
         try channel.connect(to: Self.address).wait()
         try channel.writeInbound(ByteBuffer(bytes: [0x01, 0xEE, 0x00]))
