@@ -98,15 +98,17 @@ public final class Cluster {
     public func socket(_ host: String) -> String { dir.file("\(host).sock") }
     public func cache(_ host: String) -> String { dir.file("\(host).cache") }
 
-    /// Starts an agent for `host` and waits until its socket answers.
+    /// Starts an agent for `host` and waits until its socket answers. `server` replaces the
+    /// directory's address (e.g. a relay's).
     @discardableResult
     public func startAgent(
         _ host: String, withCache: Bool = false, keyFile: String? = nil, mount: Bool = false,
-        extraArguments: [String] = []
+        server: String? = nil, extraArguments: [String] = []
     ) throws -> ChildProcess {
         try? FileManager.default.removeItem(atPath: socket(host))
         var arguments = [
-            "agent", "--server", "127.0.0.1:\(port)", "--host", host, "--cluster-key", keyFile ?? self.keyFile,
+            "agent", "--server", server ?? "127.0.0.1:\(port)", "--host", host, "--cluster-key",
+            keyFile ?? self.keyFile,
             "--socket", socket(host),
         ]
         if withCache { arguments += ["--cache", cache(host)] }
