@@ -27,6 +27,9 @@ struct WireBench {
         var keyValuePerChange: Double
         var subtracted: Int
         var version: Version?
+        /// The directory process's user + system CPU per change (the put's request, commit,
+        /// and its pushes to the writing agent and the counting peer).
+        var directoryCPUPerChange: Double?
         var overhead: Double { bytesPerChange - keyValuePerChange }
     }
 
@@ -73,8 +76,10 @@ struct WireBench {
         try waitUntil(timeout: .seconds(10), what: "the counting peer to sync") { peer.current.synced }
 
         var results: [Result] = []
+        let serverPID = cluster.server?.pid ?? 0
         for (caseIndex, item) in Self.cases.enumerated() {
             let before = peer.current
+            let cpuBefore = processCPUMicroseconds(pid: serverPID)
             var keyValueBytes = 0
             var last = Version.zero
             for index in 0..<puts {
@@ -91,6 +96,7 @@ struct WireBench {
                 (peer.current.lastVersion ?? .zero) >= last
             }
             let after = peer.current
+            let cpuAfter = processCPUMicroseconds(pid: serverPID)
             if let failure = after.failure { throw BenchError("counting peer: \(failure)") }
             let changes = after.changes - before.changes
             let subtracted = after.otherFrameBytes - before.otherFrameBytes
@@ -98,19 +104,24 @@ struct WireBench {
             results.append(
                 Result(
                     name: item.name, changes: changes, bytesPerChange: Double(bytes) / Double(changes),
-                    keyValuePerChange: Double(keyValueBytes) / Double(puts), subtracted: subtracted, version: last))
+                    keyValuePerChange: Double(keyValueBytes) / Double(puts), subtracted: subtracted, version: last,
+                    directoryCPUPerChange: cpuBefore.flatMap { start in
+                        cpuAfter.map { Double($0 - start) / Double(max(changes, 1)) }
+                    }))
         }
         return results
     }
 
     static func print(_ results: [Result]) {
         heading("wire: bytes received by an agent connection per pushed single-entry change")
-        var table = TextTable("entries", "changes", "bytes/change", "key+value", "overhead", "target", "")
+        var table = TextTable(
+            "entries", "changes", "bytes/change", "key+value", "overhead", "target", "", "directory CPU µs/change")
         for result in results {
             table.add(
                 result.name, "\(result.changes)", String(format: "%.2f", result.bytesPerChange),
                 String(format: "%.2f", result.keyValuePerChange), String(format: "%.2f", result.overhead),
-                String(format: "≤ %.0f", target), Format.verdict(result.overhead <= target))
+                String(format: "≤ %.0f", target), Format.verdict(result.overhead <= target),
+                result.directoryCPUPerChange.map { String(format: "%.1f", $0) } ?? "?")
         }
         Swift.print(table.render())
         let subtracted = results.reduce(0) { $0 + $1.subtracted }
