@@ -1,3 +1,4 @@
+import Crypto
 import DSDAgent
 import DSDCore
 import DSDWire
@@ -37,7 +38,10 @@ struct WireBench {
     let scratch: Scratch
     let children: ChildProcesses
     let puts: Int
-    static let target = 24.0
+    /// 24 bytes for the frame (issue 3's target), plus what sealing adds to a change that
+    /// travels alone: its record's length prefix (1 byte up to 127 bytes of frames) and the
+    /// 16-byte tag. Changes pushed together share one record (`RecordSealer`).
+    static let target = 24.0 + 1 + Double(RecordCipher.tagBytes)
 
     static let dynamicTable = "BENCH_WIRE"
 
@@ -112,6 +116,66 @@ struct WireBench {
         return results
     }
 
+    /// CPU of sealing and opening one record carrying one pushed change's frame, in process.
+    struct SealCost {
+        var frameBytes: Int
+        var sealMicroseconds: Double
+        var openMicroseconds: Double
+    }
+
+    static func sealCosts(iterations: Int = 100_000) throws -> [SealCost] {
+        let key = SymmetricKey(size: .bits256)
+        var costs: [SealCost] = []
+        for item in cases {
+            var frame = ByteBuffer()
+            let entry = Entry(key: item.key(7), value: item.value(7))
+            try frame.writeFrame(
+                .change(Change(version: Version(epoch: 1_764_000_000, index: 1000), mutation: .put(TableID(2), entry))))
+            var sealer = RecordCipher(key: key)
+            var opener = RecordCipher(key: key)
+            var records = ByteBuffer()
+            let sealStart = ContinuousClock.now
+            for _ in 0..<iterations {
+                records.clear()
+                sealer.seal(frame.readableBytesView, into: &records)
+            }
+            let sealTime = ContinuousClock.now - sealStart
+            var sealed: [ByteBuffer] = []
+            var again = RecordCipher(key: key)
+            for _ in 0..<iterations {
+                var record = ByteBuffer()
+                again.seal(frame.readableBytesView, into: &record)
+                sealed.append(record)
+            }
+            var plaintext = ByteBuffer()
+            let openStart = ContinuousClock.now
+            for index in 0..<iterations {
+                plaintext.clear()
+                guard try opener.open(&sealed[index], into: &plaintext) else { throw BenchError("record incomplete") }
+            }
+            let openTime = ContinuousClock.now - openStart
+            costs.append(
+                SealCost(
+                    frameBytes: frame.readableBytes,
+                    sealMicroseconds: microseconds(sealTime) / Double(iterations),
+                    openMicroseconds: microseconds(openTime) / Double(iterations)))
+        }
+        return costs
+    }
+
+    static func print(_ costs: [SealCost]) {
+        heading("wire: sealing one pushed change (ChaCha20-Poly1305 record, in process, 100,000 each)")
+        var table = TextTable("entries", "frame bytes", "record bytes", "seal µs", "open µs")
+        for (item, cost) in zip(cases, costs) {
+            table.add(
+                item.name, "\(cost.frameBytes)",
+                "\(cost.frameBytes + RecordCipher.lengthPrefix(cost.frameBytes).count + RecordCipher.tagBytes)",
+                String(format: "%.2f", cost.sealMicroseconds), String(format: "%.2f", cost.openMicroseconds))
+        }
+        Swift.print(table.render())
+        Swift.print("  Each peer's pushes are sealed under its own keys: the seal cost is per peer and record.")
+    }
+
     static func print(_ results: [Result]) {
         heading("wire: bytes received by an agent connection per pushed single-entry change")
         var table = TextTable(
@@ -135,6 +199,10 @@ struct WireBench {
                     + " the index (\(version.index) at the end) \(ByteBuffer.varintSize(version.index)).")
         }
     }
+}
+
+private func microseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
 }
 
 private func pad(_ text: String, _ length: Int) -> String {

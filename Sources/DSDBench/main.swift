@@ -76,6 +76,7 @@ func runBenchmarks(_ options: Options, children: ChildProcesses, scratch: Scratc
     if options.command == "all" || options.command == "wire" {
         let bench = WireBench(dsd: dsd, scratch: scratch, children: children, puts: options.puts)
         WireBench.print(try bench.run())
+        WireBench.print(try WireBench.sealCosts())
     }
     if options.command == "all" || options.command == "detection" {
         let bench = DetectionBench(dsd: dsd, scratch: scratch, children: children, trials: 50)

@@ -73,7 +73,7 @@ public struct RecordCipher: Sendable {
     }
 
     /// `count` as a minimal LEB128 varint.
-    static func lengthPrefix(_ count: Int) -> [UInt8] {
+    public static func lengthPrefix(_ count: Int) -> [UInt8] {
         var bytes: [UInt8] = []
         var rest = UInt64(count)
         repeat {
