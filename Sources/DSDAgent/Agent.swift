@@ -175,8 +175,14 @@ public final class Agent: Service, Sendable {
         try wait { $0.submit(.createTable(name: name)) }
     }
 
+    /// Drops the table with its entries.
     public func dropTable(_ name: String) throws(AgentError) -> Version {
         try wait { $0.submit(table: name) { .dropTable($0) } }
+    }
+
+    /// Drops the table only if it holds no entry; else `.rejected(.notEmpty, …)`.
+    public func dropEmptyTable(_ name: String) throws(AgentError) -> Version {
+        try wait { $0.submit(table: name) { .dropEmptyTable($0) } }
     }
 
     /// A heartbeat; nil when it stayed local (the entry was already valid).

@@ -131,6 +131,8 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
             answer(id, engine.submit(.createTable(name: name)))
         case .dropTable(let name):
             answer(id, engine.submit(table: name) { .dropTable($0) })
+        case .dropEmptyTable(let name):
+            answer(id, engine.submit(table: name) { .dropEmptyTable($0) })
         case .heartbeat(let table, let key, let millis):
             let bound = NIOLoopBound(self, eventLoop: engine.loop)
             engine.heartbeat(table: table, key: key, timeMax: millis.map { .milliseconds($0) }).whenComplete { result in

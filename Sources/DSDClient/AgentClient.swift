@@ -145,8 +145,9 @@ public final class AgentClient {
     }
 
     @discardableResult
-    public func dropTable(_ name: String) throws(ClientError) -> Version? {
-        try okVersion(.dropTable(name: name))
+    /// Drops the table: only if it holds no entry, or with its entries when `force` is set.
+    public func dropTable(_ name: String, force: Bool = false) throws(ClientError) -> Version? {
+        try okVersion(force ? .dropTable(name: name) : .dropEmptyTable(name: name))
     }
 
     /// A heartbeat (FIG. 5C); `timeMax` nil reuses the entry's last Time_Max.

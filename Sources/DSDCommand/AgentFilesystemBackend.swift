@@ -28,8 +28,8 @@ struct AgentFilesystemBackend: FilesystemBackend {
         do { _ = try agent.createTable(name) } catch { throw Self.map(error) }
     }
 
-    func dropTable(_ name: String) throws(BackendError) {
-        do { _ = try agent.dropTable(name) } catch { throw Self.map(error) }
+    func dropEmptyTable(_ name: String) throws(BackendError) {
+        do { _ = try agent.dropEmptyTable(name) } catch { throw Self.map(error) }
     }
 
     func heartbeat(table: String, key: String, deadline: ContinuousClock.Instant?) throws(BackendError) {
@@ -81,6 +81,7 @@ struct AgentFilesystemBackend: FilesystemBackend {
             case .tableExists: .exists
             case .tooManyTables, .tableFull: .limitReached
             case .notPermitted: .notPermitted
+            case .notEmpty: .notEmpty
             case .invalidKey, .invalidValue, .invalidTableName, .malformed: .invalidArgument(why)
             case .unavailable, .staleVersion, .resync: .unavailable(why)
             case .timeout: .timedOut

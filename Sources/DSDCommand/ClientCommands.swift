@@ -147,13 +147,20 @@ struct MkTableCommand: ParsableCommand {
 struct RmTableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rmtable",
-        abstract: "Drop a table and all its entries (standard tables cannot be dropped).",
-        discussion: "Example: dsd rmtable APP_CACHE"
+        abstract: "Drop an empty table, or with --force a table and all its entries.",
+        discussion: """
+            Example: dsd rmtable APP_CACHE
+                     dsd rmtable APP_CACHE --force    # also deletes its entries, on every host
+            Standard tables cannot be dropped. Without --force a table that holds entries is
+            refused (exit 6) and nothing changes, like rmdir on the mount.
+            """
     )
     @OptionGroup var client: ClientOptions
     @Argument(help: "Table name.") var table: String
+    @Flag(name: .long, help: "Drop the table even if it holds entries, deleting them everywhere.")
+    var force = false
 
     func run() throws {
-        _ = try runClient { try client.connect().dropTable(table) }
+        _ = try runClient { try client.connect().dropTable(table, force: force) }
     }
 }

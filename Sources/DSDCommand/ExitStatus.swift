@@ -45,7 +45,7 @@ enum ExitStatus {
         case .notFound, .noSuchTable: notFound
         case .noValidServer, .noValidRoute: unreachable
         case .unavailable, .timeout: notCommitted
-        case .invalidKey, .invalidValue, .tableExists, .tooManyTables, .malformed: rejected
+        case .invalidKey, .invalidValue, .tableExists, .tooManyTables, .malformed, .notEmpty: rejected
         default: other
         }
     }

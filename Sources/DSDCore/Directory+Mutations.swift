@@ -33,6 +33,13 @@ extension Directory {
         return mutation
     }
 
+    /// Throws `.tableNotEmpty` unless the table `id` exists and holds no entry: the check of a
+    /// drop that must not take entries with it (`rmdir`).
+    public func requireEmpty(_ id: TableID) throws(DirectoryError) {
+        guard let table = table(id) else { throw .noSuchTableID(id) }
+        guard table.count == 0 else { throw .tableNotEmpty(table.name, entries: table.count) }
+    }
+
     /// The mutations that load a parsed text document: first the creation of every table it
     /// names that does not exist, then one put per line. They are meant to be committed in
     /// order; each was checked against the state the previous ones produce.

@@ -48,6 +48,8 @@ public enum DirectoryError: Error, Hashable, Sendable {
     case tableFull(TableID)
     /// Standard tables exist in every directory and cannot be dropped.
     case standardTable(String)
+    /// The table still holds entries, and the drop asked for an empty table (`rmdir`).
+    case tableNotEmpty(String, entries: Int)
     /// A change was not newer than the replica's version.
     case staleVersion(current: Version, received: Version)
     /// A new epoch must be greater than every epoch already used.

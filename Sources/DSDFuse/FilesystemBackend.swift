@@ -5,7 +5,7 @@ import DSDCore
 ///
 /// Reads (`tableNames`, `tableExists`, `entries`, `entry`, `find`, `partition`,
 /// `statusText`) answer from the local replica and must not block on the network.
-/// Changes (`put`, `delete`, `createTable`, `dropTable`) block until the directory has
+/// Changes (`put`, `delete`, `createTable`, `dropEmptyTable`) block until the directory has
 /// committed them, and throw when it cannot.
 public protocol FilesystemBackend: Sendable {
     func tableNames() -> [String]
@@ -16,7 +16,9 @@ public protocol FilesystemBackend: Sendable {
     func put(table: String, entry: Entry) throws(BackendError)
     func delete(table: String, key: String) throws(BackendError)
     func createTable(_ name: String) throws(BackendError)
-    func dropTable(_ name: String) throws(BackendError)
+    /// `rmdir`: drops the table only if it holds no entry, else throws `.notEmpty` and changes
+    /// nothing (checked by the directory when it commits the drop).
+    func dropEmptyTable(_ name: String) throws(BackendError)
     /// A heartbeat (`touch`). `deadline` is the next expected heartbeat when the toucher set a
     /// future mtime, `nil` to reuse the entry's last Time_Max.
     func heartbeat(table: String, key: String, deadline: ContinuousClock.Instant?) throws(BackendError)

@@ -6,12 +6,16 @@ import Glibc
 /// Writes, creation, deletion, heartbeats. A request from the reflector thread is a replica
 /// change being replayed for inotify: it is acknowledged without calling the backend.
 extension FuseBridge {
-    func write(_ reply: consuming Reply, ino: UInt64, bytes: UnsafeRawBufferPointer) {
+    /// A write is a whole entry line at offset 0. A write at any other offset (a second
+    /// `write(2)` of one `printf`, `>>`) gets EINVAL and changes nothing: each write would
+    /// otherwise commit on its own and the last fragment would win.
+    func write(_ reply: consuming Reply, ino: UInt64, bytes: UnsafeRawBufferPointer, offset: Int) {
         // Root passes `default_permissions`' mode check on the read-only files: refuse here.
         guard case .entry(let table, let key)? = state.withLock({ $0.tree.kind(of: ino) }) else {
             return reply.error(EACCES)
         }
         if isReflector(reply.req) { return reply.written(bytes.count) }
+        guard offset == 0 else { return reply.error(EINVAL) }
         let line: (value: String, valid: Bool)
         do throws(EntryLineError) {
             line = try EntryLine.parse(bytes)
@@ -140,7 +144,7 @@ extension FuseBridge {
         let path = PathKey(table: name, key: nil)
         let op = state.withLock { $0.beginLocal(path, .tableDrop) }
         do throws(BackendError) {
-            try backend.dropTable(name)
+            try backend.dropEmptyTable(name)
         } catch {
             _ = state.withLock { $0.endLocal(path, id: op, succeeded: false, now: .now) }
             return reply.error(FuseErrno.of(error))

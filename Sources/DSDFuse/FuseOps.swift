@@ -98,8 +98,9 @@ enum FuseOps {
         ops.read = { req, ino, size, offset, fi in
             FuseBridge.from(req).read(Reply(req!), ino: ino, size: size, offset: Int(offset), fi: fi!)
         }
-        ops.write = { req, ino, buf, size, _, _ in
-            FuseBridge.from(req).write(Reply(req!), ino: ino, bytes: UnsafeRawBufferPointer(start: buf, count: size))
+        ops.write = { req, ino, buf, size, offset, _ in
+            FuseBridge.from(req).write(
+                Reply(req!), ino: ino, bytes: UnsafeRawBufferPointer(start: buf, count: size), offset: offset)
         }
         ops.release = { req, ino, fi in
             FuseBridge.from(req).release(Reply(req!), ino: ino, fi: fi!)

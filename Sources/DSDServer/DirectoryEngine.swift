@@ -157,6 +157,12 @@ final class DirectoryEngine {
         case .delete(let table, let key): .delete(table, key: key)
         case .createTable(let name): try directory.mutation(forCreateTable: name)
         case .dropTable(let table): .dropTable(table)
+        case .dropEmptyTable(let table):
+            // Checked against the state this change commits on: no entry can slip in between.
+            try { () throws(DirectoryError) -> Mutation in
+                try directory.requireEmpty(table)
+                return .dropTable(table)
+            }()
         }
     }
 

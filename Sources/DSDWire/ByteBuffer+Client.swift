@@ -48,6 +48,9 @@ extension ByteBuffer {
             try writeTableName(table)
             try writeKey(key)
             writeOptionalVarint(timeMax)
+        case .dropEmptyTable(let name):
+            writeInteger(UInt8(12))
+            try writeTableName(name)
         }
     }
 
@@ -85,6 +88,8 @@ extension ByteBuffer {
             let table = try readTableName()
             let key = try readKey()
             return .heartbeat(table: table, key: key, timeMaxMillis: try readOptionalVarint("timeMax"))
+        case 12:
+            return .dropEmptyTable(name: try readTableName())
         case let other:
             throw .malformed("request: unknown \(other)")
         }

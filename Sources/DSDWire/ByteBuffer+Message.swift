@@ -222,6 +222,9 @@ extension ByteBuffer {
         case .dropTable(let table):
             writeInteger(UInt8(3))
             writeTableID(table)
+        case .dropEmptyTable(let table):
+            writeInteger(UInt8(4))
+            writeTableID(table)
         }
     }
 
@@ -237,6 +240,8 @@ extension ByteBuffer {
             return .createTable(name: try readTableName())
         case 3:
             return .dropTable(try readTableID("table"))
+        case 4:
+            return .dropEmptyTable(try readTableID("table"))
         case let other:
             throw .malformed("operation: unknown \(other)")
         }

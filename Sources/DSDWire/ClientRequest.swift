@@ -21,10 +21,13 @@ public enum ClientRequest: Hashable, Sendable {
     case put(table: String, Entry)
     case delete(table: String, key: String)
     case createTable(name: String)
+    /// Drop the table with its entries (`dsd rmtable --force`).
     case dropTable(name: String)
     /// Mark the entry valid and expect the next heartbeat within `timeMaxMillis`
     /// (`nil` reuses the entry's last Time_Max).
     case heartbeat(table: String, key: String, timeMaxMillis: UInt64?)
+    /// Drop the table only if it holds no entry (`dsd rmtable`, `rmdir`).
+    case dropEmptyTable(name: String)
 }
 
 /// A reply from an agent to a local client.

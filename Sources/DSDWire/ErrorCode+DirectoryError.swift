@@ -13,6 +13,7 @@ extension ErrorCode {
         case .tooManyTables: self = .tooManyTables
         case .tableFull: self = .tableFull
         case .standardTable: self = .notPermitted
+        case .tableNotEmpty: self = .notEmpty
         case .staleVersion, .staleEpoch: self = .staleVersion
         case .inconsistentSnapshot: self = .internal
         }

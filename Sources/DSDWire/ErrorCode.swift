@@ -30,4 +30,7 @@ public enum ErrorCode: UInt8, CaseIterable, Hashable, Sendable {
     case tableFull = 18
     /// The receiver fell too far behind and is being resynchronised.
     case resync = 19
+    /// The table still holds entries: `rmdir` and `dsd rmtable` without `--force` drop only
+    /// empty tables.
+    case notEmpty = 20
 }

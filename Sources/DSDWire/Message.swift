@@ -75,7 +75,8 @@ public enum Message: Hashable, Sendable {
     case clientReply(id: UInt64, ClientReply)
 
     /// The protocol version this build speaks; peers must match exactly.
-    public static let protocolVersion: UInt16 = 1
+    /// 2: sealed sessions, `dropEmptyTable`.
+    public static let protocolVersion: UInt16 = 2
 
     /// The opcode of this message.
     public var type: MessageType {
@@ -169,6 +170,8 @@ public enum DirectoryRequest: Hashable, Sendable {
     case delete(TableID, key: String)
     case createTable(name: String)
     case dropTable(TableID)
+    /// Drop the table only if it holds no entry (else `notEmpty`), checked when committed.
+    case dropEmptyTable(TableID)
 }
 
 /// The directory's answer to a `DirectoryRequest`.

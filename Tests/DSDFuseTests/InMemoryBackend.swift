@@ -112,7 +112,7 @@ final class InMemoryBackend: FilesystemBackend {
         report([.tableCreated(name)])
     }
 
-    func dropTable(_ name: String) throws(BackendError) {
+    func dropEmptyTable(_ name: String) throws(BackendError) {
         let result = store.withLock { s -> BackendError? in
             guard let table = s.tables[name] else { return .noSuchTable }
             guard table.isEmpty else { return .notEmpty }

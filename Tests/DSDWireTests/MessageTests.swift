@@ -38,9 +38,10 @@ import Testing
     }
 
     @Test func errorCodesAreFixed() {
-        #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...19))
+        #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...20))
         #expect(ErrorCode.authFailed.rawValue == 2)
         #expect(ErrorCode.resync.rawValue == 19)
+        #expect(ErrorCode.notEmpty.rawValue == 20)
     }
 
     @Test func chunksSplitLargeTables() {

@@ -41,6 +41,7 @@ enum Samples {
             .createTable(name: "NEW"),
             .createTable(name: longTable),
             .dropTable(TableID(2000)),
+            .dropEmptyTable(TableID(1024)),
         ]
     }
 
@@ -61,6 +62,7 @@ enum Samples {
             .delete(table: "T", key: longKey),
             .createTable(name: "X"),
             .dropTable(name: "X"),
+            .dropEmptyTable(name: "X"),
             .heartbeat(table: "DSD_MTID_METADATA", key: "MDS.1.0", timeMaxMillis: 3000),
             .heartbeat(table: "DSD_MTID_METADATA", key: "MDS.1.0", timeMaxMillis: nil),
             .heartbeat(table: "T", key: "K", timeMaxMillis: .max),

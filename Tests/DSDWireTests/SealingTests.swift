@@ -43,6 +43,25 @@ import Testing
         #expect(try #require(Self.keys(a2).seal).outbound != agentKeys.outbound)
     }
 
+    /// The keys follow the derivation in Docs/wire-protocol.md byte for byte.
+    @Test func keysFollowTheDocumentedDerivation() throws {
+        var agent = HandshakeTests.agent(nonce: 1)
+        var directory = HandshakeTests.directory(nonce: 2)
+        let (a, _) = HandshakeTests.run(&agent, &directory)
+        let keys = try #require(Self.keys(a).seal)
+        var transcript: [UInt8] = Array("dsd-seal-v1 ".utf8)
+        transcript += [0x00, 0x02, Role.agent.rawValue] + Array(repeating: 1, count: 32) + [5] + Array("host1".utf8)
+        transcript += [0x00, 0x02, Role.directory.rawValue] + Array(repeating: 2, count: 32) + [3] + Array("dir".utf8)
+        let salt = Array(SHA256.hash(data: transcript))
+        let clusterKey = SymmetricKey(data: Array(repeating: UInt8(0x42), count: 32))
+        func derive(_ info: String) -> SymmetricKey {
+            HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: clusterKey, salt: salt, info: Array(info.utf8), outputByteCount: 32)
+        }
+        #expect(keys.outbound == derive("dsd-seal-v1 initiator"))
+        #expect(keys.inbound == derive("dsd-seal-v1 responder"))
+    }
+
     static let key = SymmetricKey(data: Array(repeating: UInt8(7), count: 32))
 
     static func records(_ payloads: [String], recordsPerKey: UInt64 = RecordCipher.defaultRecordsPerKey) -> [[UInt8]] {
