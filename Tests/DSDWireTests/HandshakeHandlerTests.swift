@@ -32,7 +32,8 @@ final class Recorder: ChannelInboundHandler {
     static func channel(_ handshake: Handshake) throws -> (EmbeddedChannel, Recorder) {
         let channel = EmbeddedChannel()
         let recorder = Recorder()
-        try channel.pipeline.syncOperations.addHandler(HandshakeHandler(handshake: handshake, settings: .testing, seal: SessionSeal()))
+        try channel.pipeline.syncOperations.addHandler(
+            HandshakeHandler(handshake: handshake, settings: .testing, seal: SessionSeal()))
         try channel.pipeline.syncOperations.addHandler(recorder)
         return (channel, recorder)
     }
