@@ -30,11 +30,17 @@ public final class Agent: Service, Sendable {
     private let cacheWriter = Mutex(())
     /// Sockets answering route probes (`ProbeResponder`).
     private let probeResponder: Mutex<ProbeResponder?> = Mutex(nil)
+    /// The locks of the socket and the replica cache, held for the agent's life.
+    private let locks: [LockFile]
 
-    /// Creates the agent; loads the replica cache when there is one.
+    /// Takes the locks of the socket and the cache (another agent on either is refused),
+    /// then loads the replica cache when there is one.
     public init(settings: AgentSettings, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
+        var locks = [try AgentStartError.lock("socket", at: settings.socketPath)]
+        if let cache = settings.cachePath { locks.append(try AgentStartError.lock("replica cache", at: cache)) }
+        self.locks = locks
         var directory = Directory(epoch: 0, settings: settings.directory)
         var seeded = false
         if let path = settings.cachePath {

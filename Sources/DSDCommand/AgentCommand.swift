@@ -63,7 +63,6 @@ struct AgentCommand: AsyncParsableCommand {
             services.append(try MountService(agent: service, options: mount, mountpoint: mountpoint, logger: logger))
         }
         try await service.start()
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        try await daemonGroup(services, logger: logger).run()
     }
 }

@@ -14,14 +14,21 @@ struct MountOptions: ParsableArguments {
     var writerGroup: UInt32 = 0
 }
 
-/// Mounts the agent's replica and keeps it mounted until graceful shutdown.
+/// Mounts the agent's replica and keeps it mounted until graceful shutdown, or until the
+/// mount goes away from outside (`umount -R`): then it returns, and the daemon's group shuts
+/// down gracefully (`daemonGroup`), so an agent never lives on without its mount.
 final class MountService: Service, Sendable {
     let mount: FuseMount
+    private let unmounted: AsyncStream<Void>
+    private let logger: Logger
 
     /// Mounts at once (before the agent connects, so no replica change is missed).
     init(agent: Agent, options: MountOptions, mountpoint: String, logger: Logger) throws {
         let settings = FuseSettings(mountpoint: mountpoint, ownerUID: options.owner, writerGroup: options.writerGroup)
-        let mount = FuseMount(backend: AgentFilesystemBackend(agent: agent), settings: settings, logger: logger)
+        let (unmounted, continuation) = AsyncStream.makeStream(of: Void.self)
+        let mount = FuseMount(
+            backend: AgentFilesystemBackend(agent: agent), settings: settings, logger: logger,
+            onExternalUnmount: { continuation.yield() })
         agent.observe { events in mount.replicaChanged(events.map(DSDFuse.ReplicaEvent.init)) }
         do {
             try mount.start()
@@ -29,10 +36,30 @@ final class MountService: Service, Sendable {
             throw ValidationError("cannot mount \(mountpoint): \(error)")
         }
         self.mount = mount
+        self.unmounted = unmounted
+        self.logger = logger
     }
 
     func run() async throws {
-        try? await gracefulShutdown()
+        for await _ in unmounted.cancelOnGracefulShutdown() {
+            logger.notice(
+                "stopping: the mount is gone", metadata: ["fuse.mountpoint": "\(mount.settings.mountpoint)"])
+            break
+        }
         mount.unmount()
     }
+}
+
+/// The daemon's services in one group: SIGTERM and SIGINT shut it down gracefully, and so
+/// does the mount going away (a `MountService` that returns).
+func daemonGroup(_ services: [any Service], logger: Logger) -> ServiceGroup {
+    let configured = services.map { service in
+        ServiceGroupConfiguration.ServiceConfiguration(
+            service: service,
+            successTerminationBehavior: service is MountService ? .gracefullyShutdownGroup : .cancelGroup)
+    }
+    return ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: configured, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            logger: logger))
 }

@@ -59,8 +59,7 @@ struct UpCommand: AsyncParsableCommand {
         if let seed {
             try await Seeder.seed(file: seed, agent: service, logger: logger)
         }
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        try await daemonGroup(services, logger: logger).run()
     }
 }
 

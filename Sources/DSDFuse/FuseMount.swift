@@ -45,6 +45,23 @@ public enum FuseMountError: Error, Equatable {
     case sessionRejected
     case mountFailed(String)
     case threadFailed
+    /// A live dsd filesystem is already mounted there (another agent's).
+    case alreadyMounted(String)
+}
+
+extension FuseMountError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .deviceMissing: "/dev/fuse is missing or not readable and writable (load the fuse module; run as root)"
+        case .alreadyStarted: "the filesystem is already mounted by this process"
+        case .sessionRejected: "libfuse refused the mount options"
+        case .mountFailed(let path):
+            "the mount at \(path) failed (does the directory exist? create it with: mkdir -p \(path))"
+        case .threadFailed: "cannot start the filesystem's threads"
+        case .alreadyMounted(let path):
+            "\(path) is already mounted by another dsd agent; unmount it first (umount -R \(path)) or choose another --mount"
+        }
+    }
 }
 
 /// The `/dsd` mount: start it, report every replica change with `replicaChanged`, and
@@ -70,11 +87,21 @@ public final class FuseMount: Sendable {
     public let settings: FuseSettings
     private let logger: Logger
     private let running = Mutex<Running?>(nil)
+    /// Set once `unmount()` begins: a main loop that ends before that was unmounted from outside.
+    private let stopping = Atomic(false)
+    private let onExternalUnmount: @Sendable () -> Void
 
-    public init(backend: any FilesystemBackend, settings: FuseSettings, logger: Logger) {
+    /// `onExternalUnmount` is called (on the main session's loop thread) when the mount goes
+    /// away without `unmount()`: `umount -R`, `fusermount3 -u -z`, an aborted connection. The
+    /// owner then calls `unmount()` to release the rest and stops.
+    public init(
+        backend: any FilesystemBackend, settings: FuseSettings, logger: Logger,
+        onExternalUnmount: @escaping @Sendable () -> Void = {}
+    ) {
         self.backend = backend
         self.settings = settings
         self.logger = logger
+        self.onExternalUnmount = onExternalUnmount
     }
 
     /// Where the events session is mounted.
@@ -87,6 +114,9 @@ public final class FuseMount: Sendable {
         if running.withLock({ $0 != nil }) { throw .alreadyStarted }
         Self.clearDeadMount(eventsMountpoint)
         Self.clearDeadMount(settings.mountpoint)
+        if Self.isLiveMount(settings.mountpoint, type: "fuse.\(settings.subtype)") {
+            throw .alreadyMounted(settings.mountpoint)
+        }
 
         let bridge = FuseBridge(backend: backend, settings: settings, logger: logger, role: .main)
         let streams = FuseBridge(backend: backend, settings: settings, logger: logger, role: .events)
@@ -95,10 +125,10 @@ public final class FuseMount: Sendable {
         let notifier = Notifier(bridge: bridge, events: streams, mirror: ReplicaMirror(snapshot: snapshot))
         bridge.notifier = notifier
 
-        let main = try FuseSession.mount(bridge, at: settings.mountpoint)
+        let main = try FuseSession.mount(bridge, at: settings.mountpoint) { [weak self] in self?.mainLoopEnded() }
         let events: FuseSession
         do throws(FuseMountError) {
-            events = try FuseSession.mount(streams, at: eventsMountpoint)
+            events = try FuseSession.mount(streams, at: eventsMountpoint) {}
         } catch {
             main.unmount(wait: settings.unmountWait)
             Self.clearDeadMount(settings.mountpoint)
@@ -143,6 +173,7 @@ public final class FuseMount: Sendable {
     /// waiting for each loop; aborts a connection if open files keep a lazily detached mount
     /// alive.
     public func unmount() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
         guard
             let run = running.withLock({ state -> Running? in
                 defer { state = nil }
@@ -158,6 +189,48 @@ public final class FuseMount: Sendable {
         Self.clearDeadMount(eventsMountpoint)
         Self.clearDeadMount(settings.mountpoint)
         logger.info("unmounted", metadata: ["fuse.mountpoint": "\(settings.mountpoint)"])
+    }
+
+    private func mainLoopEnded() {
+        guard !stopping.load(ordering: .sequentiallyConsistent) else { return }
+        logger.notice(
+            "the mount went away (unmounted from outside)", metadata: ["fuse.mountpoint": "\(settings.mountpoint)"])
+        onExternalUnmount()
+    }
+
+    /// True if `/proc/self/mountinfo` lists a mount of `type` (e.g. `fuse.dsd`) at `path`
+    /// whose daemon still answers.
+    static func isLiveMount(_ path: String, type: String) -> Bool {
+        guard let resolved = realpath(path, nil) else { return false }
+        let target = String(cString: resolved)
+        free(resolved)
+        guard let info = try? Streams.readFile("/proc/self/mountinfo") else { return false }
+        for line in String(decoding: info, as: UTF8.self).split(separator: "\n") {
+            // id parent dev root MOUNTPOINT options [optional…] - FSTYPE source superoptions
+            let fields = line.split(separator: " ")
+            guard fields.count > 5, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
+            if unescapeMountinfo(fields[4]) == target && fields[dash + 1] == type { return !isDeadMount(path) }
+        }
+        return false
+    }
+
+    /// A mountinfo field with its octal escapes (`\040` for a space) decoded.
+    static func unescapeMountinfo(_ field: Substring) -> String {
+        var bytes: [UInt8] = []
+        let raw = Array(field.utf8)
+        var index = 0
+        while index < raw.count {
+            if raw[index] == 0x5C, index + 3 < raw.count,
+                raw[index + 1...index + 3].allSatisfy({ (0x30...0x37).contains($0) })
+            {
+                bytes.append(raw[index + 1...index + 3].reduce(0) { $0 << 3 | ($1 - 0x30) })
+                index += 4
+            } else {
+                bytes.append(raw[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A mountpoint whose FUSE daemon died answers ENOTCONN; detach it. statfs always reaches

@@ -15,7 +15,10 @@ struct FuseSession: Sendable {
 
     /// Creates the session, mounts it, starts its loop and waits for the kernel's INIT (a stat
     /// of the mountpoint waits for the loop to answer it). Leaves nothing mounted on failure.
-    static func mount(_ bridge: FuseBridge, at mountpoint: String) throws(FuseMountError) -> FuseSession {
+    /// `loopEnded` runs on the loop thread when the loop returns (unmounted, from here or outside).
+    static func mount(
+        _ bridge: FuseBridge, at mountpoint: String, loopEnded: @escaping @Sendable () -> Void
+    ) throws(FuseMountError) -> FuseSession {
         let settings = bridge.settings
         let name = bridge.role == .events ? settings.fsName + "-events" : settings.fsName
         let options = "allow_other,default_permissions,fsname=\(name),subtype=\(settings.subtype)"
@@ -36,6 +39,7 @@ struct FuseSession: Sendable {
             let loopThread = PosixThread({ [bridge] in
                 _ = cfuse_session_loop_mt(session.pointer, settings.maxThreads, settings.maxIdleThreads)
                 bridge.loopEnded.store(true, ordering: .releasing)
+                loopEnded()
             })
         else {
             fuse_session_unmount(se)

@@ -8,6 +8,7 @@
 /// carries them out.
 import DSDCore
 import DSDLog
+import DSDPosix
 import DSDWire
 import FoundationEssentials
 import Glibc
@@ -22,6 +23,8 @@ public final class DirectoryServer: Service, Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let started: Mutex<(channel: any Channel, engine: NIOLoopBound<DirectoryEngine>)?>
+    /// The data directory's lock, held from before replay until shutdown.
+    private let dataLock = Mutex<LockFile?>(nil)
 
     public init(settings: ServerSettings, logger: Logger) {
         self.settings = settings
@@ -33,6 +36,8 @@ public final class DirectoryServer: Service, Sendable {
     /// Opens the log and binds the listener. Returns the bound port (useful with port 0).
     @discardableResult
     public func start() async throws -> Int {
+        let lock = try Self.lockDataDirectory(settings.dataDirectory)
+        dataLock.withLock { $0 = lock }
         let (history, writer) = try WriteAheadLog.open(
             directory: settings.dataDirectory, settings: settings.log, logger: logger, as: ReplayedHistory.self)
         // A directory that starts empty picks an epoch from the wall clock (seconds since
@@ -118,6 +123,25 @@ public final class DirectoryServer: Service, Sendable {
         try await shutdown()
     }
 
+    /// Creates the data directory if needed and takes its lock (`DATA/lock`) before anything
+    /// reads the log: a second directory on the same data would append to the same log.
+    static func lockDataDirectory(_ path: String) throws(ServerStartError) -> LockFile {
+        do throws(PosixError) {
+            try Paths.makeDirectories(path)
+        } catch {
+            throw .dataDirectoryUnusable(path: path, error)
+        }
+        do throws(LockFile.Failure) {
+            return try LockFile.acquire(path + "/lock")
+        } catch {
+            switch error {
+            case .held(_, let pid): throw .dataDirectoryInUse(path: path, pid: pid)
+            case .unusable(let file, let errno):
+                throw .dataDirectoryUnusable(path: path, PosixError(operation: "lock \(file)", errno: errno))
+            }
+        }
+    }
+
     /// Stops serving and closes the log.
     public func shutdown() async throws {
         guard
@@ -131,6 +155,25 @@ public final class DirectoryServer: Service, Sendable {
         try? await engine.eventLoop.submit { engine.value.saveLeasesNow() }.get()
         try? await channel.close()
         try await group.shutdownGracefully()
+        dataLock.withLock { $0 = nil }
+    }
+}
+
+/// Why the directory could not start, before it serves anything.
+public enum ServerStartError: Error, Sendable, CustomStringConvertible {
+    /// Another process holds `DATA/lock`.
+    case dataDirectoryInUse(path: String, pid: Int32?)
+    /// The data directory cannot be created or locked.
+    case dataDirectoryUnusable(path: String, PosixError)
+
+    public var description: String {
+        switch self {
+        case .dataDirectoryInUse(let path, let pid):
+            "the data directory \(path) is in use by another dsd server or dsd up"
+                + (pid.map { " (pid \($0))" } ?? "") + "; stop it first, or give this one another --data"
+        case .dataDirectoryUnusable(let path, let error):
+            "cannot use the data directory \(path): \(error.operation): \(error.reason)"
+        }
     }
 }
 
