@@ -16,7 +16,7 @@ extension Liveness {
             try client.put(table: "HB_DROPPED", entry: Entry(key: "OSS.1", value: "SRVA:1900"))
             _ = try client.heartbeat(table: "HB_DROPPED", key: "OSS.1", timeMax: .seconds(10))
             #expect(cluster.status("SRVA")["heartbeats"] == "1")
-            _ = try client.dropTable("HB_DROPPED")
+            _ = try client.dropTable("HB_DROPPED", force: true)
             let forgotten = eventually(within: .seconds(3), every: .milliseconds(10)) {
                 cluster.status("SRVA")["heartbeats"] == "0"
             }
