@@ -49,6 +49,12 @@ enum MountHelper {
     /// Starts the agent detached and waits for its mount. Returns the exit status.
     static func run(agentArguments: [String], mountpoint: String) -> Int32 {
         let log = "/var/log/dsd-agent-\(mountpoint.split(separator: "/").joined(separator: "-")).log"
+        // A mount already there would pass the wait below at once while the new agent is
+        // refused: a second fstab mount of the same point starts nothing.
+        guard !isMounted(mountpoint) else {
+            printError("dsd: \(mountpoint) is already mounted; unmount it first (umount -R \(mountpoint))")
+            return 1
+        }
         let pid: pid_t
         do {
             pid = try spawnDaemon(arguments: agentArguments, log: log)

@@ -25,13 +25,21 @@ import Testing
             Cluster.detach(mountpoint + "/events")
             Cluster.detach(mountpoint)
         }
-        let outcome = try runDSD(
-            [
-                "HOSTF", mountpoint, "-o",
-                "rw,_netdev,server=127.0.0.1:\(cluster.port),cluster_key=\(cluster.keyFile),socket=\(socket)",
-            ], in: cluster.dir, timeout: .seconds(20))
+        let fstabLine = [
+            "HOSTF", mountpoint, "-o",
+            "rw,_netdev,server=127.0.0.1:\(cluster.port),cluster_key=\(cluster.keyFile),socket=\(socket)",
+        ]
+        let outcome = try runDSD(fstabLine, in: cluster.dir, timeout: .seconds(20))
         #expect(outcome.status == 0, "\(outcome)")
         #expect(Self.mounted(mountpoint))
+
+        // A second mount of the same line starts no duplicate agent.
+        let again = try runDSD(fstabLine, in: cluster.dir, timeout: .seconds(20))
+        #expect(again.status != 0, "\(again)")
+        #expect(again.stderr.contains("already mounted"), "\(again.stderr)")
+        // `[-]` keeps the pattern from matching this shell's own command line.
+        let agents = try shell("pgrep -c -f -- '[-]-mount \(mountpoint)'", in: cluster.dir)
+        #expect(agents.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "one agent: \(agents)")
         let entry = mountpoint + "/tables/DSD_MTID_GATEWAY/GW.1"
         let seen = eventually(within: .seconds(5)) {
             (try? String(contentsOfFile: entry, encoding: .utf8)) == "HOST2:1700 1\n"
