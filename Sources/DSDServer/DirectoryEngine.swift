@@ -113,7 +113,7 @@ final class DirectoryEngine {
             mutation = try self.mutation(for: request)
             try commit(mutation, reply: (ObjectIdentifier(peer), id))
         } catch {
-            peer.respond(id: id, .failed(ErrorCode(error), message: "\(error)"))
+            peer.respond(id: id, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
             return
         }
         livenessWrote(peer, mutation)
