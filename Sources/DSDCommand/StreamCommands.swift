@@ -37,6 +37,7 @@ struct LoadCommand: ParsableCommand {
         abstract: "Add the entries of a text file (one `TABLE KEY VALUE [VALID]` a line).",
         discussion: """
             Example: dsd load mount-examples/seed-tables.txt
+            A line of a table name alone creates that table even without entries.
             Tables that do not exist are created. The whole file is checked before anything
             is written; a bad line is reported with its number and nothing is loaded.
             """
@@ -75,7 +76,7 @@ struct LoadCommand: ParsableCommand {
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print every table's entries in the `dsd load` format (a backup).",
+        abstract: "Print every table and its entries in the `dsd load` format (a backup).",
         discussion: "Example: dsd dump > backup.txt && dsd load backup.txt"
     )
     @OptionGroup var client: ClientOptions
@@ -83,7 +84,6 @@ struct DumpCommand: ParsableCommand {
     func run() throws {
         let connection = try client.connect()
         let tables = try runClient { try connection.dump() }
-        let items = tables.flatMap { table in table.entries.map { LoadFormat.Item(table: table.table, entry: $0) } }
-        print(LoadFormat.render(items), terminator: "")
+        print(LoadFormat.render(tables: tables.map { ($0.table, $0.entries) }), terminator: "")
     }
 }
