@@ -187,7 +187,8 @@ public final class Agent: Service, Sendable {
         } catch let error as AgentError {
             throw error
         } catch {
-            throw .unavailable("\(error)")
+            // Only the loop's own failure is left: it stopped, the agent is shutting down.
+            throw .unavailable(.shuttingDown)
         }
     }
 
@@ -218,7 +219,8 @@ public final class Agent: Service, Sendable {
         } catch let error as AgentError {
             throw error
         } catch {
-            throw .unavailable("\(error)")
+            // Only the loop's own failure is left: it stopped, the agent is shutting down.
+            throw .unavailable(.shuttingDown)
         }
     }
 }
