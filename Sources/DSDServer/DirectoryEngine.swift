@@ -99,6 +99,14 @@ final class DirectoryEngine {
         peer.drained(directory: directory, durable: durable)
     }
 
+    /// A clean shutdown begins: route probing stops (so closing its socket is not a failure
+    /// to recover from) and the leases are saved.
+    func shuttingDown() {
+        routeProber?.stop()
+        routeProber = nil
+        saveLeasesNow()
+    }
+
     // MARK: Writes
 
     /// Validates and commits a request from `peer`; the answer is sent once durable.
