@@ -39,6 +39,9 @@ final class AgentEngine {
     private var awaitingReplica: [(version: Version, promise: EventLoopPromise<Version>)] = []
     var watchers: [ObjectIdentifier: Watcher] = [:]
     var observers: [@Sendable ([ReplicaEvent]) -> Void] = []
+    /// Watchers the agent does not hold itself (the mount's open `events` files), counted in
+    /// status with its own.
+    var watcherCounts: [@Sendable () -> Int] = []
     var heartbeats: HeartbeatTracker
     var heartbeatTimer: Scheduled<Void>?
     private var stopped = false
@@ -323,7 +326,7 @@ final class AgentEngine {
         add("changes_received", "\(changesReceived)")
         add("snapshots_received", "\(snapshotsReceived)")
         add("heartbeats", "\(heartbeats.armedCount)")
-        add("watchers", "\(watchers.count)")
+        add("watchers", "\(watcherCounts.reduce(watchers.count) { $0 + $1() })")
         add("pending_writes", "\(pending.count)")
         add("socket", settings.socketPath)
         return fields

@@ -23,6 +23,7 @@ final class MountService: Service, Sendable {
         let settings = FuseSettings(mountpoint: mountpoint, ownerUID: options.owner, writerGroup: options.writerGroup)
         let mount = FuseMount(backend: AgentFilesystemBackend(agent: agent), settings: settings, logger: logger)
         agent.observe { events in mount.replicaChanged(events.map(DSDFuse.ReplicaEvent.init)) }
+        agent.countWatchers { mount.openStreamCount }
         do {
             try mount.start()
         } catch {

@@ -130,8 +130,8 @@ public final class FuseMount: Sendable {
         done.wait()
     }
 
-    /// Number of open `events` subscriptions (tests).
-    var openStreamCountForTesting: Int {
+    /// Number of open `events` subscriptions.
+    public var openStreamCount: Int {
         running.withLock { $0?.events.bridge }?.streams.withLock { $0.streams.count } ?? 0
     }
 

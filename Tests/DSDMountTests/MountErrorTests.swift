@@ -47,4 +47,27 @@ import Testing
         #expect(code == ETIMEDOUT, "errno \(code) (\(String(cString: strerror(code)))) after \(elapsed)")
         #expect(elapsed < .seconds(15))
     }
+
+    /// Open `events` files are watchers: `/dsd/status` and `dsd status` count them.
+    @Test(.timeLimit(.minutes(1))) func statusCountsOpenEventStreams() throws {
+        func watchers() -> (file: String?, socket: String?) {
+            let text = readFile(path("status")) ?? ""
+            let line = text.split(separator: "\n").first { $0.hasPrefix("watchers: ") }
+            return (line.map { String($0.dropFirst("watchers: ".count)) }, cluster.status("A")["watchers"])
+        }
+        #expect(watchers().file == "0")
+        let all = open(path("events/\(table)/.all"), O_RDONLY)
+        let prefixed = open(path("events/\(table)/GW."), O_RDONLY)
+        defer {
+            close(all)
+            close(prefixed)
+        }
+        #expect(all >= 0 && prefixed >= 0)
+        let counted = eventually(within: .seconds(5), every: .milliseconds(20)) {
+            let seen = watchers()
+            return seen.file == "2" && seen.socket == "2"
+        }
+        #expect(counted != nil, "status: \(watchers())")
+        #expect(readFile(path("status"))?.contains("last_error: none") == true, "\(readFile(path("status")) ?? "")")
+    }
 }
