@@ -13,7 +13,10 @@ struct AgentOptions: ParsableArguments {
         help: "Replica cache file (kept so a restarted agent serves the last replica while the directory is away).")
     var cache: String?
     @Option(name: .long, help: "This host's name, e.g. HOST9 (default: the machine's host name).")
-    var host = localHostName()
+    var host: String?
+
+    /// `--host`, or the machine's short host name.
+    var hostName: String { host ?? localHostName() }
 }
 
 struct AgentCommand: AsyncParsableCommand {
@@ -22,14 +25,17 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run a host's agent: a full replica of the directory, served locally.",
         discussion: """
             Example:
-              dsd agent --server 127.0.0.1:7400 --host HOST9 --cluster-key /etc/dsd/cluster.key \\
-                        --socket /run/dsd/agent.sock --cache /var/lib/dsd/replica.cache --mount /dsd
+              dsd agent --server 127.0.0.1:7400 --host HOST9 \\
+                        --cluster-key /etc/dsd/cluster.key \\
+                        --socket /run/dsd/agent.sock \\
+                        --cache /var/lib/dsd/replica.cache --mount /dsd
               cat /dsd/find/MDS.1
             Reads are answered from the replica, also while the directory is unreachable
-            (`dsd status` then says stale since when); writes fail at once in that case.
-            With `--route ADDRESS` once per network link (route 0 first), the directory probes
-            every link over UDP (`--probe-port`) and marks a dead one invalid in DSD_HOST_ROUTE,
-            so `find` everywhere switches to the host's next valid route.
+            (`dsd status` then says stale since when, and last_error why); writes fail at
+            once in that case.
+            With `--route ADDRESS` once per network link (route 0 first), the directory
+            probes every link over UDP (`--probe-port`) and marks a dead one invalid in
+            DSD_HOST_ROUTE, so `find` everywhere switches to the host's next valid route.
             """
     )
 
@@ -53,7 +59,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let key = try loadClusterKey(path: clusterKey, create: false)
         var settings = AgentSettings(
-            servers: endpoints, hostName: agent.host, clusterKey: key, socketPath: agent.socket,
+            servers: endpoints, hostName: agent.hostName, clusterKey: key, socketPath: agent.socket,
             cachePath: agent.cache, socketGroup: mount.writerGroup == 0 ? nil : mount.writerGroup)
         settings.routes = try routes.announcements()
         settings.probePort = routes.resolvedProbePort

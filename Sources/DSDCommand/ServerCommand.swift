@@ -9,8 +9,9 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Run the directory: durable tables, pushed to every agent.",
         discussion: """
             Example:
-              dsd keygen > /etc/dsd/cluster.key
-              dsd server --listen 127.0.0.1:7400 --data /var/lib/dsd --cluster-key /etc/dsd/cluster.key
+              (umask 077; dsd keygen > /etc/dsd/cluster.key)
+              dsd server --listen 127.0.0.1:7400 --data /var/lib/dsd \\
+                         --cluster-key /etc/dsd/cluster.key
             Every change is in the write-ahead log under --data before it is acknowledged.
             Entries heartbeated by an agent that disconnected stay valid --agent-timeout-ms
             (a reconnect within it changes nothing), then are marked invalid everywhere.

@@ -13,7 +13,8 @@ struct WatchCommand: ParsableCommand {
             Example: dsd watch DSD_MTID_METADATA MDS.1
               ADD MDS.1.1 HOST9:1872 0
               ADD MDS.1 HOST11:1872 1
-            RESCAN means events were dropped because the reader fell behind: re-read the table.
+            RESCAN means events were dropped because the reader fell behind: re-read
+            the table.
             """
     )
     @OptionGroup var client: ClientOptions

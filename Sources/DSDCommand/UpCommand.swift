@@ -15,7 +15,9 @@ struct UpCommand: AsyncParsableCommand {
         abstract: "Run a directory and an agent in one process: dsd on one machine.",
         discussion: """
             Example:
-              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --mount /dsd --seed mount-examples/seed-tables.txt
+              mkdir -p /dsd
+              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --mount /dsd \\
+                     --seed mount-examples/seed-tables.txt
               dsd find MDS.1 --socket /tmp/dsd/agent.sock
               cat /dsd/find/MDS.1
             The data directory and a cluster key (mode 0600) are created on first start.
@@ -41,13 +43,13 @@ struct UpCommand: AsyncParsableCommand {
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey ?? data + "/cluster.key", create: true)
         var serverSettings = ServerSettings(
-            host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host)
+            host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.hostName)
         serverSettings.liveness = liveness.agents
         serverSettings.routeProbing = liveness.routes
         let server = DirectoryServer(settings: serverSettings, logger: logger)
         let bound = try await server.start()
         let settings = AgentSettings(
-            servers: [.init(host: host, port: bound)], hostName: agent.host, clusterKey: key,
+            servers: [.init(host: host, port: bound)], hostName: agent.hostName, clusterKey: key,
             socketPath: agent.socket, cachePath: agent.cache ?? data + "/replica.cache",
             socketGroup: mount.writerGroup == 0 ? nil : mount.writerGroup)
         let service = try Agent(settings: settings, logger: logger)
