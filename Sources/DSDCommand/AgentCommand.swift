@@ -2,6 +2,7 @@ import ArgumentParser
 import DSDAgent
 import DSDClient
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Flags of an agent, shared by `dsd agent` and `dsd up`.
@@ -17,6 +18,15 @@ struct AgentOptions: ParsableArguments {
 
     /// `--host`, or the machine's short host name.
     var hostName: String { host ?? localHostName() }
+}
+
+/// Binds the agent's socket and starts it, naming the socket when it cannot be bound.
+func startAgent(_ agent: Agent) async throws {
+    do {
+        try await agent.start()
+    } catch let error as IOError {
+        throw CommandError.cannotListen(address: agent.settings.socketPath, errno: error.errnoCode)
+    }
 }
 
 struct AgentCommand: AsyncParsableCommand {
@@ -48,15 +58,21 @@ struct AgentCommand: AsyncParsableCommand {
     @OptionGroup var routes: RouteOptions
     @OptionGroup var logging: LoggingOptions
 
-    func run() async throws {
-        let logger = logging.makeLogger("dsd.agent")
-        var endpoints: [AgentSettings.Endpoint] = []
-        for part in server.split(separator: ",") {
+    func validate() throws { _ = try endpoints() }
+
+    /// The `--server` addresses.
+    func endpoints() throws -> [AgentSettings.Endpoint] {
+        try server.split(separator: ",").map { part in
             guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
                 throw ValidationError("--server expects HOST:PORT[,HOST:PORT…], got '\(part)'")
             }
-            endpoints.append(endpoint)
+            return endpoint
         }
+    }
+
+    func run() async throws {
+        let logger = logging.makeLogger("dsd.agent")
+        let endpoints = try endpoints()
         let key = try loadClusterKey(path: clusterKey, create: false)
         var settings = AgentSettings(
             servers: endpoints, hostName: agent.hostName, clusterKey: key, socketPath: agent.socket,
@@ -68,7 +84,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let mountpoint = mount.mount {
             services.append(try MountService(agent: service, options: mount, mountpoint: mountpoint, logger: logger))
         }
-        try await service.start()
+        try await startAgent(service)
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

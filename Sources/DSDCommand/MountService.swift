@@ -1,6 +1,7 @@
 import ArgumentParser
 import DSDAgent
 import DSDFuse
+import Glibc
 import Logging
 import ServiceLifecycle
 
@@ -24,10 +25,15 @@ final class MountService: Service, Sendable {
         let mount = FuseMount(backend: AgentFilesystemBackend(agent: agent), settings: settings, logger: logger)
         agent.observe { events in mount.replicaChanged(events.map(DSDFuse.ReplicaEvent.init)) }
         agent.countWatchers { mount.openStreamCount }
-        do {
-            try mount.start()
-        } catch {
-            throw ValidationError("cannot mount \(mountpoint): \(error)")
+        // A dead mount left by a crash (ENOTCONN) is cleared by `start`.
+        var st = stat()
+        if stat(mountpoint, &st) != 0 {
+            if errno == ENOENT { throw CommandError.mountpointMissing(path: mountpoint) }
+        } else if st.st_mode & S_IFMT != S_IFDIR {
+            throw CommandError.mountpointNotDirectory(path: mountpoint)
+        }
+        do throws(FuseMountError) { try mount.start() } catch {
+            throw CommandError.cannotMount(path: mountpoint, error)
         }
         self.mount = mount
     }

@@ -53,14 +53,14 @@ struct LoadCommand: ParsableCommand {
             text = String(decoding: bytes, as: UTF8.self)
         } catch {
             printError("dsd: cannot read \(file): \(error.reason)")
-            throw ExitCode(ExitStatus.usage)
+            throw ExitCode(ExitStatus.usage.rawValue)
         }
         let document: LoadFormat.Document
         do {
             document = try LoadFormat.parse(text)
         } catch {
-            printError("dsd: \(file): \(error)")
-            throw ExitCode(ExitStatus.rejected)
+            printError("dsd: \(file), \(error); nothing was loaded")
+            throw ExitCode(ExitStatus.rejected.rawValue)
         }
         let connection = try client.connect()
         let existing = Set(try runClient { try connection.tables() })
