@@ -28,7 +28,10 @@ final class Cluster {
         self.children = children
         key = ClusterKey.generate()
         keyPath = self.scratch.file("cluster.key")
-        guard FileManager.default.createFile(atPath: keyPath, contents: Data((key.fileContents + "\n").utf8)) else {
+        guard
+            FileManager.default.createFile(
+                atPath: keyPath, contents: Data((key.fileContents + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw BenchError("cannot write \(keyPath)")
         }
     }

@@ -11,6 +11,9 @@ enum CommandError: Error {
     case clusterKeyMissing(path: String)
     case clusterKeyUnreadable(path: String, PosixError)
     case clusterKeyInvalid(path: String, ClusterKeyError)
+    /// The key file may be read by its group or others (`mode`): refused, as ssh refuses a
+    /// private key others can read.
+    case clusterKeyExposed(path: String, mode: mode_t)
     case cannotWrite(path: String, PosixError)
     case cannotCreateDirectory(path: String, PosixError)
     /// The listening address could not be bound (`errno`: EADDRINUSE, EACCES, …).
@@ -34,6 +37,10 @@ extension CommandError: CustomStringConvertible {
             return "cannot read the cluster key file \(path): \(error.reason)"
         case .clusterKeyInvalid(let path, let error):
             return "cluster key file \(path) is not a usable key: \(error)"
+        case .clusterKeyExposed(let path, let mode):
+            let octal = String(mode & 0o777, radix: 8)
+            return
+                "cluster key file \(path) may be read by others (mode \(octal)): anyone who reads it can join the cluster; restrict it with: chmod 600 \(path)"
         case .cannotWrite(let path, let error):
             return "cannot write \(path): \(error.reason)"
         case .cannotCreateDirectory(let path, let error):

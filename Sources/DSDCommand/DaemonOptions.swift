@@ -23,7 +23,8 @@ struct LoggingOptions: ParsableArguments {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Reads the cluster key, or creates one (mode 0600) when `create` is set and the file is
-/// missing.
+/// missing. A key file its group or others may read is refused, as ssh refuses such a private
+/// key: whoever reads the key can join the cluster.
 func loadClusterKey(path: String, create: Bool) throws(CommandError) -> ClusterKey {
     var st = stat()
     guard stat(path, &st) == 0 else {
@@ -33,6 +34,7 @@ func loadClusterKey(path: String, create: Bool) throws(CommandError) -> ClusterK
         guard create else { throw .clusterKeyMissing(path: path) }
         return try createClusterKey(path: path)
     }
+    guard st.st_mode & 0o077 == 0 else { throw .clusterKeyExposed(path: path, mode: st.st_mode) }
     let data: [UInt8]
     do throws(PosixError) {
         data = try Streams.readFile(path)

@@ -90,7 +90,7 @@ enum ExitStatus: Int32, CaseIterable {
     static func status(for error: CommandError) -> ExitStatus {
         switch error {
         case .seedInvalid: .rejected
-        case .clusterKeyMissing, .clusterKeyUnreadable, .clusterKeyInvalid, .cannotWrite,
+        case .clusterKeyMissing, .clusterKeyUnreadable, .clusterKeyInvalid, .clusterKeyExposed, .cannotWrite,
             .cannotCreateDirectory, .cannotListen, .dataDirectory, .mountpointMissing, .mountpointNotDirectory,
             .cannotMount, .seedUnreadable, .seedNotSynced:
             .other

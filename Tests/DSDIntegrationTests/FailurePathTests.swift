@@ -116,6 +116,14 @@ extension Integration {
             let missing = cluster.dir.file("missing.key")
             FailureCheck.expect(
                 try server(missing, data: cluster.dataDirectory), other, mentions: [missing, "dsd keygen"], "no key")
+            let exposed = cluster.dir.file("exposed.key")
+            try Cluster.keygen(into: exposed, in: cluster.dir)
+            chmod(exposed, 0o644)
+            FailureCheck.expect(
+                try server(exposed, data: cluster.dataDirectory), other, mentions: ["chmod 600 \(exposed)"], "0644 key")
+            chmod(exposed, 0o640)
+            FailureCheck.expect(
+                try server(exposed, data: cluster.dataDirectory), other, mentions: ["chmod 600 \(exposed)"], "0640 key")
             let short = cluster.dir.file("short.key")
             try writePrivateFile(short, contents: "abcd\n")
             FailureCheck.expect(try server(short, data: cluster.dataDirectory), other, mentions: [short], "short key")
