@@ -1,6 +1,7 @@
 import ArgumentParser
 import DSDAgent
 import DSDClient
+import DSDPosix
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -20,8 +21,15 @@ struct AgentOptions: ParsableArguments {
     var hostName: String { host ?? localHostName() }
 }
 
-/// Binds the agent's socket and starts it, naming the socket when it cannot be bound.
+/// Binds the agent's socket and starts it, naming the socket (or its directory) when it cannot
+/// be bound.
 func startAgent(_ agent: Agent) async throws {
+    let directory = Paths.parent(of: agent.settings.socketPath)
+    if !directory.isEmpty {
+        do throws(PosixError) { try Paths.makeDirectories(directory) } catch {
+            throw CommandError.cannotCreateDirectory(path: directory, error)
+        }
+    }
     do {
         try await agent.start()
     } catch let error as IOError {
