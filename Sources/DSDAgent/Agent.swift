@@ -163,6 +163,13 @@ public final class Agent: Service, Sendable {
         try? loop.submit { engine.value.observers.append(observer) }.wait()
     }
 
+    /// Adds `count` to the `watchers` of status: subscriptions served elsewhere (the mount's
+    /// `events` files). `count` is called on the agent's loop and must not block.
+    public func countWatchers(_ count: @escaping @Sendable () -> Int) {
+        let engine = self.engine
+        try? loop.submit { engine.value.watcherCounts.append(count) }.wait()
+    }
+
     /// Forwards a write and blocks until it is committed and in the replica. Never call from
     /// the agent's own event loop.
     public func put(table: String, entry: Entry) throws(AgentError) -> Version {
@@ -199,7 +206,8 @@ public final class Agent: Service, Sendable {
         } catch let error as AgentError {
             throw error
         } catch {
-            throw .unavailable("\(error)")
+            // Only the loop's own failure is left: it stopped, the agent is shutting down.
+            throw .unavailable(.shuttingDown)
         }
     }
 
@@ -230,7 +238,8 @@ public final class Agent: Service, Sendable {
         } catch let error as AgentError {
             throw error
         } catch {
-            throw .unavailable("\(error)")
+            // Only the loop's own failure is left: it stopped, the agent is shutting down.
+            throw .unavailable(.shuttingDown)
         }
     }
 }

@@ -39,6 +39,9 @@ final class AgentEngine {
     private var awaitingReplica: [(version: Version, promise: EventLoopPromise<Version>)] = []
     var watchers: [ObjectIdentifier: Watcher] = [:]
     var observers: [@Sendable ([ReplicaEvent]) -> Void] = []
+    /// Watchers the agent does not hold itself (the mount's open `events` files), counted in
+    /// status with its own.
+    var watcherCounts: [@Sendable () -> Int] = []
     var heartbeats: HeartbeatTracker
     var heartbeatTimer: Scheduled<Void>?
     private var stopped = false
@@ -46,6 +49,13 @@ final class AgentEngine {
     var cacheDirty = false
     let startedAt = Date()
     private(set) var snapshotsReceived = 0
+    /// Why the agent is not connected (the last failed attempt or the lost link); nil once
+    /// connected. Shown as `last_error`.
+    private(set) var lastFailure: UpstreamFailure?
+    /// Keeps a retry loop against an absent directory from flooding the log.
+    private var failureLog = RepeatLimiter<UpstreamFailure>(interval: AgentEngine.failureLogInterval)
+    /// How often the same connection failure is logged again.
+    static let failureLogInterval: Duration = .seconds(30)
     private(set) var changesReceived = 0
 
     init(loop: any EventLoop, group: any EventLoopGroup, settings: AgentSettings, replica: Replica, logger: Logger) {
@@ -81,7 +91,7 @@ final class AgentEngine {
         pingTimer?.cancel()
         heartbeatTimer?.cancel()
         if case .connected(let handler, _) = link { handler.close() }
-        failAllPending(.unavailable("agent shutting down"))
+        failAllPending(.unavailable(.shuttingDown))
     }
 
     private func connect() {
@@ -118,8 +128,23 @@ final class AgentEngine {
     }
 
     private func connectFailed(_ endpoint: AgentSettings.Endpoint, _ error: any Error) {
-        logger.debug("cannot connect", metadata: ["server": "\(endpoint)", "error": "\(error)"])
+        upstreamFailed(UpstreamFailure(connecting: endpoint, error))
         retryLater()
+    }
+
+    /// Records why the agent is not connected and logs it, rate-limited.
+    private func upstreamFailed(_ failure: UpstreamFailure) {
+        lastFailure = failure
+        guard !stopped else { return }
+        let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+        switch failureLog.onFailure(failure, now: now) {
+        case .log(let suppressed):
+            var metadata: Logger.Metadata = ["reason": "\(failure)"]
+            if suppressed > 0 { metadata["repeats"] = "\(suppressed)" }
+            logger.warning("not connected to the directory", metadata: metadata)
+        case .skip:
+            break
+        }
     }
 
     private func retryLater() {
@@ -133,6 +158,8 @@ final class AgentEngine {
     /// The handshake with the directory succeeded.
     func connected(_ handler: UpstreamHandler) {
         backoff.onSuccess()
+        failureLog.onSuccess()
+        lastFailure = nil
         link = .connected(handler, since: Date())
         logger.info(
             "connected to directory",
@@ -145,15 +172,19 @@ final class AgentEngine {
         handler.send(.sync(from: replica.resumeVersion))
     }
 
-    /// The connection closed (or never completed its handshake).
-    func disconnected(_ handler: UpstreamHandler, wasAuthenticated: Bool) {
+    /// The connection closed (or never completed its handshake); `failure` says why when the
+    /// handler knows (a failed handshake, silence).
+    func disconnected(_ handler: UpstreamHandler, wasAuthenticated: Bool, failure: UpstreamFailure?) {
         if case .connected(let current, _) = link, current !== handler { return }
         if wasAuthenticated && !stopped {
             logger.warning(
                 "lost the directory; serving the replica as stale", metadata: ["server": "\(handler.endpoint)"])
+            lastFailure = failure ?? .lost(handler.endpoint)
+        } else {
+            upstreamFailed(failure ?? .closedDuringHandshake(handler.endpoint))
         }
         link = .disconnected(since: Date())
-        failAllPending(.unavailable("connection to the directory lost; the outcome of this write is unknown"))
+        failAllPending(.connectionLost)
         retryLater()
     }
 
@@ -211,7 +242,7 @@ final class AgentEngine {
         loop.preconditionInEventLoop()
         let promise = loop.makePromise(of: Version.self)
         guard case .connected(let handler, _) = link else {
-            promise.fail(AgentError.unavailable(unreachableReason()))
+            promise.fail(unreachableReason())
             return promise.futureResult
         }
         let id = nextRequestID
@@ -265,12 +296,12 @@ final class AgentEngine {
         for waiter in waiters { waiter.promise.fail(error) }
     }
 
-    private func unreachableReason() -> String {
+    /// Why a write cannot be forwarded now.
+    private func unreachableReason() -> AgentError {
+        guard replica.seeded else { return .notSynced }
         switch link {
-        case .disconnected(let since), .connecting(let since):
-            "no connection to the directory since \(since.utcTimestamp)"
-        case .connected:
-            "connected"
+        case .disconnected(let since), .connecting(let since): return .unavailable(.disconnected(since: since))
+        case .connected: return .unavailable(.disconnected(since: Date()))
         }
     }
 
@@ -291,13 +322,14 @@ final class AgentEngine {
             add("directory", settings.servers.map(\.description).joined(separator: ","))
             add("stale_since", since.utcTimestamp)
         }
+        add("last_error", lastFailure.map(\.description) ?? "none")
         add("version", "\(directory.version)")
         add("tables", "\(directory.tableCount)")
         add("entries", "\(directory.entryCount)")
         add("changes_received", "\(changesReceived)")
         add("snapshots_received", "\(snapshotsReceived)")
         add("heartbeats", "\(heartbeats.armedCount)")
-        add("watchers", "\(watchers.count)")
+        add("watchers", "\(watcherCounts.reduce(watchers.count) { $0 + $1() })")
         add("pending_writes", "\(pending.count)")
         add("socket", settings.socketPath)
         return fields

@@ -53,9 +53,11 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
         if let error = error as? AgentError {
             reply(id, .failed(error.code, message: error.description))
         } else if let error = error as? DirectoryError {
-            reply(id, .failed(ErrorCode(error), message: "\(error)"))
+            let names = engine.replica.read { $0.translation }
+            reply(id, .failed(ErrorCode(error), message: error.description(naming: names)))
         } else {
-            reply(id, .failed(.internal, message: "\(error)"))
+            // Only AgentError and DirectoryError reach here; the loop's own failure means it stopped.
+            reply(id, .failed(.unavailable, message: AgentError.unavailable(.shuttingDown).description))
         }
     }
 
@@ -69,8 +71,18 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
         }
     }
 
+    /// Whether the request is answered from the replica alone.
+    private static func readsReplica(_ request: ClientRequest) -> Bool {
+        switch request {
+        case .get, .list, .find, .part, .watch, .dump: true
+        case .status, .put, .delete, .createTable, .dropTable, .dropEmptyTable, .heartbeat: false
+        }
+    }
+
     private func handle(id: UInt64, _ request: ClientRequest) {
         let replica = engine.replica
+        // A replica that never synced is empty: it would answer "not found" to everything.
+        if Self.readsReplica(request), !replica.seeded { return fail(id, AgentError.notSynced) }
         switch request {
         case .get(let table, let key):
             let found = replica.read { d in d.table(named: table).map { $0[key] } }
@@ -92,7 +104,7 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
         case .part(let table, let number):
             let result = replica.read { d -> Result<CompleteRoute, AgentError> in
                 guard let tid = d.translation.id(of: table) else { return .failure(.noSuchTable(table)) }
-                return d.partition(table: tid, number: number).mapError { .partition($0) }
+                return d.partition(table: tid, number: number).mapError { .partition(table: table, $0) }
             }
             switch result {
             case .success(let route): reply(id, .route(route.description))

@@ -16,6 +16,8 @@ final class UpstreamHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var assembler = SnapshotAssembler()
     private var batch: [Change] = []
+    /// Why this connection failed, when it knows better than "closed".
+    private var failure: UpstreamFailure?
     private let logger: Logger
 
     /// The handshake an agent opens with: a directory or a middle-layer node may serve it.
@@ -37,7 +39,7 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         flushBatch()
-        engine.disconnected(self, wasAuthenticated: authenticated)
+        engine.disconnected(self, wasAuthenticated: authenticated, failure: failure)
         self.context = nil
         context.fireChannelInactive()
     }
@@ -85,9 +87,9 @@ final class UpstreamHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let failure = error as? HandshakeFailure {
-            logger.error(
-                "handshake with the directory failed", metadata: ["error": "\(failure.code): \(failure.message)"])
+        if let handshake = error as? HandshakeFailure {
+            // Logged by the engine with the reason, rate-limited.
+            failure = .handshake(endpoint, handshake.code, handshake.message)
         } else {
             logger.debug("upstream error", metadata: ["error": "\(error)"])
         }
@@ -100,6 +102,7 @@ final class UpstreamHandler: ChannelInboundHandler {
             engine.connected(self)
         } else if event is IdleStateHandler.IdleStateEvent {
             logger.warning("directory silent too long; reconnecting", metadata: ["server": "\(endpoint)"])
+            failure = .silent(endpoint)
             close()
         } else {
             context.fireUserInboundEventTriggered(event)

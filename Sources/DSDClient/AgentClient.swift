@@ -10,13 +10,29 @@ import Glibc
 import NIOCore
 
 public enum ClientError: Error, Hashable, Sendable {
+    /// Why the agent's socket could not be used.
+    public enum Unreachable: Hashable, Sendable {
+        /// A system call failed: ENOENT (no socket there), ECONNREFUSED (nobody listens),
+        /// EACCES (not allowed to connect), …
+        case system(errno: Int32)
+        /// The agent closed the connection.
+        case closed
+        /// The path does not fit a Unix socket address.
+        case pathTooLong
+        /// The client could not start its thread.
+        case noThread
+    }
+
     /// The socket could not be reached.
-    case agentUnreachable(path: String, reason: String)
+    case agentUnreachable(path: String, Unreachable)
     case timedOut
     /// The agent answered something this client does not understand.
     case protocolError(String)
-    /// The agent (or the directory behind it) refused or failed the request.
+    /// The agent (or the directory behind it) refused or failed the request; the text is the
+    /// agent's sentence.
     case failed(ErrorCode, String)
+    /// Refused before it was sent: a table name, key or value the directory would refuse.
+    case invalid(DirectoryError)
 }
 
 public final class AgentClient {
@@ -34,13 +50,13 @@ public final class AgentClient {
         self.path = socketPath
         self.timeout = timeout
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .agentUnreachable(path: socketPath, reason: Self.errnoText()) }
+        guard fd >= 0 else { throw .agentUnreachable(path: socketPath, .system(errno: errno)) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(socketPath.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
             close(fd)
-            throw .agentUnreachable(path: socketPath, reason: "socket path too long")
+            throw .agentUnreachable(path: socketPath, .pathTooLong)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
@@ -52,9 +68,9 @@ public final class AgentClient {
             }
         }
         guard rc == 0 else {
-            let reason = Self.errnoText()
+            let code = errno
             close(fd)
-            throw .agentUnreachable(path: socketPath, reason: reason)
+            throw .agentUnreachable(path: socketPath, .system(errno: code))
         }
         self.fd = fd
     }
@@ -64,6 +80,10 @@ public final class AgentClient {
     // MARK: Requests
 
     public func get(table: String, key: String) throws(ClientError) -> Entry {
+        try check { () throws(DirectoryError) in
+            try Validation.checkTableName(table)
+            try Validation.checkKey(key)
+        }
         guard case .entries(let entries, _) = try call(.get(table: table, key: key)), let entry = entries.first else {
             throw .protocolError("expected one entry")
         }
@@ -71,6 +91,7 @@ public final class AgentClient {
     }
 
     public func list(table: String, prefix: String = "") throws(ClientError) -> [Entry] {
+        try check { () throws(DirectoryError) in try Validation.checkTableName(table) }
         let id = try send(.list(table: table, prefix: prefix))
         var all: [Entry] = []
         while true {
@@ -118,6 +139,7 @@ public final class AgentClient {
     }
 
     public func partition(table: String, number: UInt64) throws(ClientError) -> String {
+        try check { () throws(DirectoryError) in try Validation.checkTableName(table) }
         guard case .route(let route) = try call(.part(table: table, number: number)) else {
             throw .protocolError("expected a route")
         }
@@ -131,29 +153,43 @@ public final class AgentClient {
 
     @discardableResult
     public func put(table: String, entry: Entry) throws(ClientError) -> Version? {
-        try okVersion(.put(table: table, entry))
+        try check { () throws(DirectoryError) in
+            try Validation.checkTableName(table)
+            try Validation.checkEntry(entry)
+        }
+        return try okVersion(.put(table: table, entry))
     }
 
     @discardableResult
     public func delete(table: String, key: String) throws(ClientError) -> Version? {
-        try okVersion(.delete(table: table, key: key))
+        try check { () throws(DirectoryError) in
+            try Validation.checkTableName(table)
+            try Validation.checkKey(key)
+        }
+        return try okVersion(.delete(table: table, key: key))
     }
 
     @discardableResult
     public func createTable(_ name: String) throws(ClientError) -> Version? {
-        try okVersion(.createTable(name: name))
+        try check { () throws(DirectoryError) in try Validation.checkTableName(name) }
+        return try okVersion(.createTable(name: name))
     }
 
-    @discardableResult
     /// Drops the table: only if it holds no entry, or with its entries when `force` is set.
+    @discardableResult
     public func dropTable(_ name: String, force: Bool = false) throws(ClientError) -> Version? {
-        try okVersion(force ? .dropTable(name: name) : .dropEmptyTable(name: name))
+        try check { () throws(DirectoryError) in try Validation.checkTableName(name) }
+        return try okVersion(force ? .dropTable(name: name) : .dropEmptyTable(name: name))
     }
 
     /// A heartbeat (FIG. 5C); `timeMax` nil reuses the entry's last Time_Max.
     @discardableResult
     public func heartbeat(table: String, key: String, timeMax: Duration?) throws(ClientError) -> Version? {
-        try okVersion(.heartbeat(table: table, key: key, timeMaxMillis: timeMax?.wholeMilliseconds))
+        try check { () throws(DirectoryError) in
+            try Validation.checkTableName(table)
+            try Validation.checkKey(key)
+        }
+        return try okVersion(.heartbeat(table: table, key: key, timeMaxMillis: timeMax?.wholeMilliseconds))
     }
 
     /// Streams the changes of `table` whose keys start with `prefix` until `onEvent` returns
@@ -176,6 +212,12 @@ public final class AgentClient {
 
     // MARK: Framing
 
+    /// Runs the checks the directory would make, so a bad name fails here with its reason
+    /// instead of as a frame too large to encode.
+    private func check(_ body: () throws(DirectoryError) -> Void) throws(ClientError) {
+        do { try body() } catch { throw .invalid(error) }
+    }
+
     private func okVersion(_ request: ClientRequest) throws(ClientError) -> Version? {
         guard case .ok(let version) = try call(request) else { throw .protocolError("expected ok") }
         return version
@@ -192,7 +234,7 @@ public final class AgentClient {
         do {
             try out.writeFrame(.clientRequest(id: id, request))
         } catch {
-            throw .failed(error.code, "\(error)")
+            throw .protocolError("cannot encode the request: \(error)")
         }
         let bytes = Array(out.readableBytesView)
         var offset = 0
@@ -201,7 +243,7 @@ public final class AgentClient {
                 Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .agentUnreachable(path: path, reason: Self.errnoText()) }
+            guard n > 0 else { throw .agentUnreachable(path: path, .system(errno: errno)) }
             offset += n
         }
         return id
@@ -248,22 +290,18 @@ public final class AgentClient {
         if ready < 0 && errno == EINTR { return }
         guard ready > 0 else {
             if ready == 0 { throw .timedOut }
-            throw .agentUnreachable(path: path, reason: Self.errnoText())
+            throw .agentUnreachable(path: path, .system(errno: errno))
         }
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 && errno == EINTR { return }
-        guard n > 0 else {
-            throw .agentUnreachable(path: path, reason: n == 0 ? "the agent closed the connection" : Self.errnoText())
-        }
+        guard n > 0 else { throw .agentUnreachable(path: path, n == 0 ? .closed : .system(errno: errno)) }
         buffer.writeBytes(chunk[0..<n])
     }
 
     private func unexpected(_ reply: ClientReply) -> ClientError {
         .protocolError("unexpected reply \(reply)")
     }
-
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 extension WatchEvent {

@@ -70,7 +70,7 @@ public final class RequestRedirector<RequestID: Hashable & Sendable>: Sendable {
                 }
                 if !acknowledged { ready.signal() }
             }
-            guard started else { throw ClientError.agentUnreachable(path: socketPath, reason: "cannot start a thread") }
+            guard started else { throw ClientError.agentUnreachable(path: socketPath, .noThread) }
             ready.wait()
             if let error = outcome.withLock({ $0 }) { throw error }
         }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import DSDAgent
 import DSDClient
+import DSDPosix
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Flags of an agent, shared by `dsd agent` and `dsd up`.
@@ -13,7 +15,26 @@ struct AgentOptions: ParsableArguments {
         help: "Replica cache file (kept so a restarted agent serves the last replica while the directory is away).")
     var cache: String?
     @Option(name: .long, help: "This host's name, e.g. HOST9 (default: the machine's host name).")
-    var host = localHostName()
+    var host: String?
+
+    /// `--host`, or the machine's short host name.
+    var hostName: String { host ?? localHostName() }
+}
+
+/// Binds the agent's socket and starts it, naming the socket (or its directory) when it cannot
+/// be bound.
+func startAgent(_ agent: Agent) async throws {
+    let directory = Paths.parent(of: agent.settings.socketPath)
+    if !directory.isEmpty {
+        do throws(PosixError) { try Paths.makeDirectories(directory) } catch {
+            throw CommandError.cannotCreateDirectory(path: directory, error)
+        }
+    }
+    do {
+        try await agent.start()
+    } catch let error as IOError {
+        throw CommandError.cannotListen(address: agent.settings.socketPath, errno: error.errnoCode)
+    }
 }
 
 struct AgentCommand: AsyncParsableCommand {
@@ -22,14 +43,17 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run a host's agent: a full replica of the directory, served locally.",
         discussion: """
             Example:
-              dsd agent --server 127.0.0.1:7400 --host HOST9 --cluster-key /etc/dsd/cluster.key \\
-                        --socket /run/dsd/agent.sock --cache /var/lib/dsd/replica.cache --mount /dsd
+              dsd agent --server 127.0.0.1:7400 --host HOST9 \\
+                        --cluster-key /etc/dsd/cluster.key \\
+                        --socket /run/dsd/agent.sock \\
+                        --cache /var/lib/dsd/replica.cache --mount /dsd
               cat /dsd/find/MDS.1
             Reads are answered from the replica, also while the directory is unreachable
-            (`dsd status` then says stale since when); writes fail at once in that case.
-            With `--route ADDRESS` once per network link (route 0 first), the directory probes
-            every link over UDP (`--probe-port`) and marks a dead one invalid in DSD_HOST_ROUTE,
-            so `find` everywhere switches to the host's next valid route.
+            (`dsd status` then says stale since when, and last_error why); writes fail at
+            once in that case.
+            With `--route ADDRESS` once per network link (route 0 first), the directory
+            probes every link over UDP (`--probe-port`) and marks a dead one invalid in
+            DSD_HOST_ROUTE, so `find` everywhere switches to the host's next valid route.
             """
     )
 
@@ -42,18 +66,24 @@ struct AgentCommand: AsyncParsableCommand {
     @OptionGroup var routes: RouteOptions
     @OptionGroup var logging: LoggingOptions
 
-    func run() async throws {
-        let logger = logging.makeLogger("dsd.agent")
-        var endpoints: [AgentSettings.Endpoint] = []
-        for part in server.split(separator: ",") {
+    func validate() throws { _ = try endpoints() }
+
+    /// The `--server` addresses.
+    func endpoints() throws -> [AgentSettings.Endpoint] {
+        try server.split(separator: ",").map { part in
             guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
                 throw ValidationError("--server expects HOST:PORT[,HOST:PORT…], got '\(part)'")
             }
-            endpoints.append(endpoint)
+            return endpoint
         }
+    }
+
+    func run() async throws {
+        let logger = logging.makeLogger("dsd.agent")
+        let endpoints = try endpoints()
         let key = try loadClusterKey(path: clusterKey, create: false)
         var settings = AgentSettings(
-            servers: endpoints, hostName: agent.host, clusterKey: key, socketPath: agent.socket,
+            servers: endpoints, hostName: agent.hostName, clusterKey: key, socketPath: agent.socket,
             cachePath: agent.cache, socketGroup: mount.writerGroup == 0 ? nil : mount.writerGroup)
         settings.routes = try routes.announcements()
         settings.probePort = routes.resolvedProbePort
@@ -62,7 +92,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let mountpoint = mount.mount {
             services.append(try MountService(agent: service, options: mount, mountpoint: mountpoint, logger: logger))
         }
-        try await service.start()
+        try await startAgent(service)
         try await daemonGroup(services, logger: logger).run()
     }
 }

@@ -71,8 +71,10 @@ struct AgentFilesystemBackend: FilesystemBackend {
         switch error {
         case .noSuchTable: .noSuchTable
         case .notFound: .noSuchEntry
-        case .unavailable(let why): .unavailable(why)
-        case .timedOut: .timedOut
+        case .notSynced, .unavailable: .unavailable(error.description)
+        // A write whose connection closed before the answer has an unknown outcome, like one
+        // that timed out: ETIMEDOUT, not EIO.
+        case .timedOut, .connectionLost: .timedOut
         case .resolve, .partition: .noSuchEntry
         case .rejected(let code, let why):
             switch code {
@@ -83,9 +85,10 @@ struct AgentFilesystemBackend: FilesystemBackend {
             case .notPermitted: .notPermitted
             case .notEmpty: .notEmpty
             case .invalidKey, .invalidValue, .invalidTableName, .malformed: .invalidArgument(why)
-            case .unavailable, .staleVersion, .resync: .unavailable(why)
+            case .unavailable, .staleVersion, .resync, .protocolVersion, .authFailed, .noValidServer, .noValidRoute,
+                .internal:
+                .unavailable(why)
             case .timeout: .timedOut
-            default: .unavailable(why)
             }
         }
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import DSDPosix
 import DSDWire
-import FoundationEssentials
 import Glibc
 import Logging
 
@@ -24,39 +23,50 @@ struct LoggingOptions: ParsableArguments {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Reads the cluster key, or creates one (mode 0600) when `create` is set and the file is
-/// missing.
-func loadClusterKey(path: String, create: Bool) throws -> ClusterKey {
-    if !FileManager.default.fileExists(atPath: path) {
-        guard create else {
-            throw ValidationError("cluster key file \(path) does not exist (create one with: dsd keygen > \(path))")
+/// missing. A key file its group or others may read is refused, as ssh refuses such a private
+/// key: whoever reads the key can join the cluster.
+func loadClusterKey(path: String, create: Bool) throws(CommandError) -> ClusterKey {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+        guard errno == ENOENT else {
+            throw .clusterKeyUnreadable(path: path, PosixError(operation: "stat \(path)", errno: errno))
         }
-        let key = ClusterKey.generate()
-        let directory = Paths.parent(of: path)
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw ValidationError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        do throws(PosixError) {
-            try Streams.writeAll(Array((key.fileContents + "\n").utf8), to: fd, path: path)
-            guard fsync(fd) == 0 else { throw PosixError(operation: "fsync \(path)", errno: errno) }
-        } catch {
-            throw ValidationError("cannot write \(path): \(error.reason)")
-        }
-        return key
+        guard create else { throw .clusterKeyMissing(path: path) }
+        return try createClusterKey(path: path)
     }
+    guard st.st_mode & 0o077 == 0 else { throw .clusterKeyExposed(path: path, mode: st.st_mode) }
     let data: [UInt8]
     do throws(PosixError) {
         data = try Streams.readFile(path)
     } catch {
-        throw ValidationError("cannot read cluster key file \(path): \(error.reason)")
+        throw .clusterKeyUnreadable(path: path, error)
     }
-    do {
+    do throws(ClusterKeyError) {
         return try ClusterKey(fileContents: data)
     } catch {
-        throw ValidationError("cluster key file \(path): \(error)")
+        throw .clusterKeyInvalid(path: path, error)
     }
+}
+
+/// Writes a fresh key to `path` (mode 0600), creating its directory.
+private func createClusterKey(path: String) throws(CommandError) -> ClusterKey {
+    let key = ClusterKey.generate()
+    let directory = Paths.parent(of: path)
+    if !directory.isEmpty {
+        do throws(PosixError) { try Paths.makeDirectories(directory) } catch {
+            throw .cannotCreateDirectory(path: directory, error)
+        }
+    }
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard fd >= 0 else { throw .cannotWrite(path: path, PosixError(operation: "open \(path)", errno: errno)) }
+    defer { close(fd) }
+    do throws(PosixError) {
+        try Streams.writeAll(Array((key.fileContents + "\n").utf8), to: fd, path: path)
+        guard fsync(fd) == 0 else { throw PosixError(operation: "fsync \(path)", errno: errno) }
+    } catch {
+        throw .cannotWrite(path: path, error)
+    }
+    return key
 }
 
 /// Splits `HOST:PORT`.

@@ -7,11 +7,13 @@ struct HeartbeatCommand: ParsableCommand {
         abstract: "Touch an entry's heartbeat: it stays valid while touched within its Time_Max.",
         discussion: """
             Example (a server keeping its instance alive):
-              while true; do dsd heartbeat DSD_MTID_METADATA MDS.1.0 --time-max-ms 3000; sleep 1; done
-            The local agent marks the entry invalid when no touch arrives within Time_Max, and
-            the directory does so when the agent itself disappears. An invalid entry is made
-            valid again by the next touch. Without --time-max-ms the entry's last Time_Max is
-            reused (3 s for an entry never touched).
+              while true; do
+                dsd heartbeat DSD_MTID_METADATA MDS.1.0 --time-max-ms 3000; sleep 1
+              done
+            The local agent marks the entry invalid when no touch arrives within Time_Max,
+            and the directory does so when the agent itself disappears. An invalid entry is
+            made valid again by the next touch. Without --time-max-ms the entry's last
+            Time_Max is reused (3 s for an entry never touched).
             """
     )
     @OptionGroup var client: ClientOptions

@@ -128,6 +128,6 @@ enum Main {
         if let arguments = MountHelper.agentArguments(CommandLine.arguments) {
             exit(MountHelper.run(agentArguments: arguments, mountpoint: CommandLine.arguments[2]))
         }
-        await DSD.main()
+        await DSD.parseAndRun()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DSDAgent
 import DSDFuse
+import Glibc
 import Logging
 import ServiceLifecycle
 
@@ -30,10 +31,16 @@ final class MountService: Service, Sendable {
             backend: AgentFilesystemBackend(agent: agent), settings: settings, logger: logger,
             onExternalUnmount: { continuation.yield() })
         agent.observe { events in mount.replicaChanged(events.map(DSDFuse.ReplicaEvent.init)) }
-        do {
-            try mount.start()
-        } catch {
-            throw ValidationError("cannot mount \(mountpoint): \(error)")
+        agent.countWatchers { mount.openStreamCount }
+        // A dead mount left by a crash (ENOTCONN) is cleared by `start`.
+        var st = stat()
+        if stat(mountpoint, &st) != 0 {
+            if errno == ENOENT { throw CommandError.mountpointMissing(path: mountpoint) }
+        } else if st.st_mode & S_IFMT != S_IFDIR {
+            throw CommandError.mountpointNotDirectory(path: mountpoint)
+        }
+        do throws(FuseMountError) { try mount.start() } catch {
+            throw CommandError.cannotMount(path: mountpoint, error)
         }
         self.mount = mount
         self.unmounted = unmounted

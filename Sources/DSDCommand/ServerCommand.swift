@@ -1,6 +1,9 @@
 import ArgumentParser
+import DSDLog
+import DSDPosix
 import DSDServer
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 struct ServerCommand: AsyncParsableCommand {
@@ -9,8 +12,9 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Run the directory: durable tables, pushed to every agent.",
         discussion: """
             Example:
-              dsd keygen > /etc/dsd/cluster.key
-              dsd server --listen 127.0.0.1:7400 --data /var/lib/dsd --cluster-key /etc/dsd/cluster.key
+              (umask 077; dsd keygen > /etc/dsd/cluster.key)
+              dsd server --listen 127.0.0.1:7400 --data /var/lib/dsd \\
+                         --cluster-key /etc/dsd/cluster.key
             Every change is in the write-ahead log under --data before it is acknowledged.
             Entries heartbeated by an agent that disconnected stay valid --agent-timeout-ms
             (a reconnect within it changes nothing), then are marked invalid everywhere.
@@ -29,16 +33,34 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup var liveness: LivenessOptions
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws { _ = try parseAddress(listen, option: "--listen") }
+
     func run() async throws {
         let logger = logging.makeLogger("dsd.server")
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey, create: false)
+        do throws(PosixError) { try Paths.makeDirectories(data) } catch {
+            throw CommandError.cannotCreateDirectory(path: data, error)
+        }
         var settings = ServerSettings(host: host, port: port, dataDirectory: data, clusterKey: key, name: name)
         settings.routeProbing = liveness.routes
         settings.liveness = liveness.agents
         let server = DirectoryServer(settings: settings, logger: logger)
+        _ = try await startServer(server, listen: listen, data: data)
         let group = ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+}
+
+/// Opens the directory's log and binds its listener, naming the data directory or the address
+/// when either fails.
+func startServer(_ server: DirectoryServer, listen: String, data: String) async throws -> Int {
+    do {
+        return try await server.start()
+    } catch let error as LogError {
+        throw CommandError.dataDirectory(path: data, error)
+    } catch let error as IOError {
+        throw CommandError.cannotListen(address: listen, errno: error.errnoCode)
     }
 }

@@ -13,7 +13,8 @@ struct WatchCommand: ParsableCommand {
             Example: dsd watch DSD_MTID_METADATA MDS.1
               ADD MDS.1.1 HOST9:1872 0
               ADD MDS.1 HOST11:1872 1
-            RESCAN means events were dropped because the reader fell behind: re-read the table.
+            RESCAN means events were dropped because the reader fell behind: re-read
+            the table.
             """
     )
     @OptionGroup var client: ClientOptions
@@ -37,6 +38,7 @@ struct LoadCommand: ParsableCommand {
         abstract: "Add the entries of a text file (one `TABLE KEY VALUE [VALID]` a line).",
         discussion: """
             Example: dsd load mount-examples/seed-tables.txt
+            A line of a table name alone creates that table even without entries.
             Tables that do not exist are created. The whole file is checked before anything
             is written; a bad line is reported with its number and nothing is loaded.
             """
@@ -51,14 +53,14 @@ struct LoadCommand: ParsableCommand {
             text = String(decoding: bytes, as: UTF8.self)
         } catch {
             printError("dsd: cannot read \(file): \(error.reason)")
-            throw ExitCode(ExitStatus.usage)
+            throw ExitCode(ExitStatus.usage.rawValue)
         }
         let document: LoadFormat.Document
         do {
             document = try LoadFormat.parse(text)
         } catch {
-            printError("dsd: \(file): \(error)")
-            throw ExitCode(ExitStatus.rejected)
+            printError("dsd: \(file), \(error); nothing was loaded")
+            throw ExitCode(ExitStatus.rejected.rawValue)
         }
         let connection = try client.connect()
         let existing = Set(try runClient { try connection.tables() })
@@ -75,7 +77,7 @@ struct LoadCommand: ParsableCommand {
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print every table's entries in the `dsd load` format (a backup).",
+        abstract: "Print every table and its entries in the `dsd load` format (a backup).",
         discussion: "Example: dsd dump > backup.txt && dsd load backup.txt"
     )
     @OptionGroup var client: ClientOptions
@@ -83,7 +85,6 @@ struct DumpCommand: ParsableCommand {
     func run() throws {
         let connection = try client.connect()
         let tables = try runClient { try connection.dump() }
-        let items = tables.flatMap { table in table.entries.map { LoadFormat.Item(table: table.table, entry: $0) } }
-        print(LoadFormat.render(items), terminator: "")
+        print(LoadFormat.render(tables: tables.map { ($0.table, $0.entries) }), terminator: "")
     }
 }

@@ -15,7 +15,9 @@ struct UpCommand: AsyncParsableCommand {
         abstract: "Run a directory and an agent in one process: dsd on one machine.",
         discussion: """
             Example:
-              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --mount /dsd --seed mount-examples/seed-tables.txt
+              mkdir -p /dsd
+              dsd up --data /tmp/dsd --socket /tmp/dsd/agent.sock --mount /dsd \\
+                     --seed mount-examples/seed-tables.txt
               dsd find MDS.1 --socket /tmp/dsd/agent.sock
               cat /dsd/find/MDS.1
             The data directory and a cluster key (mode 0600) are created on first start.
@@ -36,18 +38,20 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var mount: MountOptions
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws { _ = try parseAddress(listen, option: "--listen") }
+
     func run() async throws {
         let logger = logging.makeLogger("dsd.up")
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey ?? data + "/cluster.key", create: true)
         var serverSettings = ServerSettings(
-            host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.host)
+            host: host, port: port, dataDirectory: data + "/log", clusterKey: key, name: agent.hostName)
         serverSettings.liveness = liveness.agents
         serverSettings.routeProbing = liveness.routes
         let server = DirectoryServer(settings: serverSettings, logger: logger)
-        let bound = try await server.start()
+        let bound = try await startServer(server, listen: listen, data: data + "/log")
         let settings = AgentSettings(
-            servers: [.init(host: host, port: bound)], hostName: agent.host, clusterKey: key,
+            servers: [.init(host: host, port: bound)], hostName: agent.hostName, clusterKey: key,
             socketPath: agent.socket, cachePath: agent.cache ?? data + "/replica.cache",
             socketGroup: mount.writerGroup == 0 ? nil : mount.writerGroup)
         let service = try Agent(settings: settings, logger: logger)
@@ -55,7 +59,7 @@ struct UpCommand: AsyncParsableCommand {
         if let mountpoint = mount.mount {
             services.append(try MountService(agent: service, options: mount, mountpoint: mountpoint, logger: logger))
         }
-        try await service.start()
+        try await startAgent(service)
         if let seed {
             try await Seeder.seed(file: seed, agent: service, logger: logger)
         }
@@ -71,12 +75,13 @@ enum Seeder {
         do throws(PosixError) {
             text = String(decoding: try Streams.readFile(file), as: UTF8.self)
         } catch {
-            throw ValidationError("seed: cannot read \(file): \(error.reason)")
+            throw CommandError.seedUnreadable(path: file, error)
         }
-        let document = try LoadFormat.parse(text)
-        guard await agent.waitForSync(timeout: .seconds(10)) else {
-            throw ValidationError("seed: the agent did not sync with the directory")
+        let document: LoadFormat.Document
+        do throws(LoadFormat.ParseError) { document = try LoadFormat.parse(text) } catch {
+            throw CommandError.seedInvalid(path: file, error)
         }
+        guard await agent.waitForSync(timeout: .seconds(10)) else { throw CommandError.seedNotSynced(path: file) }
         guard agent.replica.read({ $0.entryCount }) == 0 else {
             logger.info("seed skipped: the directory already holds entries")
             return

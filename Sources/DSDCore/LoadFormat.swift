@@ -6,10 +6,11 @@
 ///     DSD_HOST_ROUTE   HOST9.0  16.7.13.1   1
 ///     DSD_MTID_METADATA MDS.1   HOST9:1872
 ///
-/// `TABLE KEY VALUE [VALID]`, VALID `1` or `0` and `1` when omitted. Blank lines and lines
-/// whose first non-blank character is `#` are ignored (a `#` inside a field is data). A line
-/// ending in `\r\n` is accepted. Names, keys and values obey `Validation`. Empty tables have no
-/// lines, so a dump does not preserve them.
+/// `TABLE KEY VALUE [VALID]`, VALID `1` or `0` and `1` when omitted. A line of a table name
+/// alone declares that table (a dump writes one for every empty table other than the standard
+/// ones, which always exist, so a backup keeps empty tables). Blank lines and lines whose
+/// first non-blank character is `#` are ignored (a `#` inside a field is data). A line ending
+/// in `\r\n` is accepted. Names, keys and values obey `Validation`.
 public enum LoadFormat {
     /// One entry line.
     public struct Item: Hashable, Sendable {
@@ -28,13 +29,18 @@ public enum LoadFormat {
     /// A parsed text.
     public struct Document: Hashable, Sendable {
         public var items: [Item]
+        /// Tables named on a line of their own, in order (they may have no entries).
+        public var declaredTables: [String]
 
-        public init(items: [Item]) { self.items = items }
+        public init(items: [Item], declaredTables: [String] = []) {
+            self.items = items
+            self.declaredTables = declaredTables
+        }
 
-        /// The distinct table names, in order of first appearance.
+        /// The distinct table names, declared ones first, then in order of first appearance.
         public var tableNames: [String] {
             var seen: Set<ExactKey> = []
-            return items.map(\.table).filter { seen.insert(ExactKey($0)).inserted }
+            return (declaredTables + items.map(\.table)).filter { seen.insert(ExactKey($0)).inserted }
         }
 
         /// The table names the document uses that `directory` does not have, in order of
@@ -47,7 +53,7 @@ public enum LoadFormat {
     /// A line that could not be parsed.
     public struct ParseError: Error, Hashable, Sendable {
         public enum Problem: Hashable, Sendable {
-            /// The line has this many fields instead of 3 or 4.
+            /// The line has this many fields instead of 1, 3 or 4.
             case fieldCount(Int)
             /// The VALID field is not `0` or `1`.
             case invalidValid(String)
@@ -63,6 +69,7 @@ public enum LoadFormat {
     /// Parses a whole text.
     public static func parse(_ text: String) throws(ParseError) -> Document {
         var items: [Item] = []
+        var declared: [String] = []
         var number = 0
         // "\r\n" is a single Character, so both separators are named.
         for rawLine in text.split(
@@ -73,6 +80,13 @@ public enum LoadFormat {
             if line.last == "\r" { line = line.dropLast() }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
+            if fields.count == 1 {
+                do throws(DirectoryError) { try Validation.checkTableName(String(fields[0])) } catch {
+                    throw ParseError(line: number, problem: .invalid(error))
+                }
+                declared.append(String(fields[0]))
+                continue
+            }
             guard fields.count == 3 || fields.count == 4 else {
                 throw ParseError(line: number, problem: .fieldCount(fields.count))
             }
@@ -96,7 +110,22 @@ public enum LoadFormat {
             }
             items.append(item)
         }
-        return Document(items: items)
+        return Document(items: items, declaredTables: declared)
+    }
+
+    /// Renders tables in the given order: an empty table as its name alone (standard tables
+    /// are left out then: they exist everywhere), others as their entries.
+    public static func render(tables: [(name: String, entries: [Entry])]) -> String {
+        let standard = Set(StandardTable.allCases.map(\.name))
+        var text = ""
+        for table in tables {
+            if table.entries.isEmpty {
+                if !standard.contains(table.name) { text += "\(table.name)\n" }
+            } else {
+                text += render(table.entries.map { Item(table: table.name, entry: $0) })
+            }
+        }
+        return text
     }
 
     /// Renders items, one line each, VALID always written.
@@ -111,13 +140,7 @@ public enum LoadFormat {
 
     /// Renders every entry of a directory: tables by name, entries in key order.
     public static func render(_ directory: Directory) -> String {
-        var items: [Item] = []
-        for name in directory.tableNames {
-            for entry in directory.table(named: name)?.allEntries ?? [] {
-                items.append(Item(table: name, entry: entry))
-            }
-        }
-        return render(items)
+        render(tables: directory.tableNames.map { ($0, directory.table(named: $0)?.allEntries ?? []) })
     }
 }
 
@@ -125,7 +148,7 @@ extension LoadFormat.ParseError: CustomStringConvertible {
     public var description: String {
         switch problem {
         case .fieldCount(let count):
-            "line \(line): expected `TABLE KEY VALUE [VALID]`, found \(count) field\(count == 1 ? "" : "s")"
+            "line \(line): expected `TABLE KEY VALUE [VALID]` or a table name alone, found \(count) fields"
         case .invalidValid(let text):
             "line \(line): VALID must be 0 or 1, not '\(text)'"
         case .invalid(let error):

@@ -49,21 +49,6 @@ public enum FuseMountError: Error, Equatable {
     case alreadyMounted(String)
 }
 
-extension FuseMountError: CustomStringConvertible {
-    public var description: String {
-        switch self {
-        case .deviceMissing: "/dev/fuse is missing or not readable and writable (load the fuse module; run as root)"
-        case .alreadyStarted: "the filesystem is already mounted by this process"
-        case .sessionRejected: "libfuse refused the mount options"
-        case .mountFailed(let path):
-            "the mount at \(path) failed (does the directory exist? create it with: mkdir -p \(path))"
-        case .threadFailed: "cannot start the filesystem's threads"
-        case .alreadyMounted(let path):
-            "\(path) is already mounted by another dsd agent; unmount it first (umount -R \(path)) or choose another --mount"
-        }
-    }
-}
-
 /// The `/dsd` mount: start it, report every replica change with `replicaChanged`, and
 /// `unmount()` it (always cleanly, also with open files). Signals are the caller's business.
 ///
@@ -160,8 +145,8 @@ public final class FuseMount: Sendable {
         done.wait()
     }
 
-    /// Number of open `events` subscriptions (tests).
-    var openStreamCountForTesting: Int {
+    /// Number of open `events` subscriptions.
+    public var openStreamCount: Int {
         running.withLock { $0?.events.bridge }?.streams.withLock { $0.streams.count } ?? 0
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Every failure of the write-ahead log.
 public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A system call failed.
@@ -17,7 +19,7 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .io(let operation, let path, let errno):
-            "\(operation) \(path): errno \(errno)"
+            "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
         case .corrupt(let file, let offset, let reason):
             "corrupt log: \(file) at offset \(offset): \(reason)"
         case .replayFailed(let lsn, let reason):

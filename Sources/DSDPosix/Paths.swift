@@ -1,23 +1,7 @@
 import Glibc
 
-/// Path arithmetic on plain strings, and creating directories.
+/// Path arithmetic on plain strings, and `mkdir -p`.
 public enum Paths {
-    /// Creates `path` and any missing parents (mode 0755), like `mkdir -p`. Throws naming
-    /// the directory that could not be made (e.g. a parent that is a file: ENOTDIR).
-    public static func makeDirectories(_ path: String) throws(PosixError) {
-        guard !path.isEmpty else { return }
-        var st = stat()
-        if stat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else { throw PosixError(operation: "mkdir \(path)", errno: ENOTDIR) }
-            return
-        }
-        let up = parent(of: path)
-        if !up.isEmpty, up != path { try makeDirectories(up) }
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-            throw PosixError(operation: "mkdir \(path)", errno: errno)
-        }
-    }
-
     /// The directory part of `path`: "/run/dsd" for "/run/dsd/agent.sock", "" for "agent.sock",
     /// "/" for "/agent.sock".
     public static func parent(of path: String) -> String {
@@ -28,5 +12,19 @@ public enum Paths {
         var parent = trimmed[..<slash]
         while parent.count > 1, parent.hasSuffix("/") { parent = parent.dropLast() }
         return String(parent)
+    }
+
+    /// Creates `path` and its missing parents (`mkdir -p`). The error names the component
+    /// that failed: `mkdir /tmp/f/x` with ENOTDIR when `/tmp/f` is a file.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(PosixError) {
+        guard !path.isEmpty else { return }
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else { throw PosixError(operation: "mkdir \(path)", errno: ENOTDIR) }
+            return
+        }
+        let parent = parent(of: path)
+        if !parent.isEmpty, parent != path { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0, errno != EEXIST { throw PosixError(operation: "mkdir \(path)", errno: errno) }
     }
 }

@@ -99,6 +99,14 @@ final class DirectoryEngine {
         peer.drained(directory: directory, durable: durable)
     }
 
+    /// A clean shutdown begins: route probing stops (so closing its socket is not a failure
+    /// to recover from) and the leases are saved.
+    func shuttingDown() {
+        routeProber?.stop()
+        routeProber = nil
+        saveLeasesNow()
+    }
+
     // MARK: Writes
 
     /// Validates and commits a request from `peer`; the answer is sent once durable.
@@ -113,7 +121,7 @@ final class DirectoryEngine {
             mutation = try self.mutation(for: request)
             try commit(mutation, reply: (ObjectIdentifier(peer), id))
         } catch {
-            peer.respond(id: id, .failed(ErrorCode(error), message: "\(error)"))
+            peer.respond(id: id, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
             return
         }
         livenessWrote(peer, mutation)

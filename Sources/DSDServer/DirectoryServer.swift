@@ -152,7 +152,7 @@ public final class DirectoryServer: Service, Sendable {
             return
         }
         logger.info("shutting down")
-        try? await engine.eventLoop.submit { engine.value.saveLeasesNow() }.get()
+        try? await engine.eventLoop.submit { engine.value.shuttingDown() }.get()
         try? await channel.close()
         try await group.shutdownGracefully()
         dataLock.withLock { $0 = nil }

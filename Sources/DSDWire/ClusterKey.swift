@@ -95,3 +95,14 @@ public enum ClusterKeyError: Error, Hashable, Sendable {
     /// A text key file holds something other than an even number of hex digits.
     case invalidHex
 }
+
+extension ClusterKeyError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .tooShort(let count):
+            "the key has \(count) byte\(count == 1 ? "" : "s"); at least \(ClusterKey.minimumBytes) are needed (dsd keygen makes one)"
+        case .invalidHex:
+            "the key is not hex: a key file holds an even number of hex digits (dsd keygen makes one)"
+        }
+    }
+}

@@ -62,6 +62,27 @@ import Testing
                 "APP a b 0\nAPP2 c d 1\nDSD_HOST_ROUTE HOST0.0 10.7.6.4 1\n"))
     }
 
+    /// A backup keeps empty tables: a dump writes each (but the standard ones, which always
+    /// exist) as its name alone, and a load creates it.
+    @Test func emptyTablesSurviveDumpAndLoad() throws {
+        var source = Directory(epoch: 1, settings: .testing)
+        for mutation in try source.mutations(loading: try LoadFormat.parse("EMPTY\nFULL k v\n")) {
+            _ = try source.commit(mutation)
+        }
+        let text = LoadFormat.render(source)
+        #expect(text == "EMPTY\nFULL k v 1\n")
+        let document = try LoadFormat.parse(text)
+        #expect(document.declaredTables == ["EMPTY"])
+        #expect(document.tableNames == ["EMPTY", "FULL"])
+        var target = Directory(epoch: 2, settings: .testing)
+        for mutation in try target.mutations(loading: document) { _ = try target.commit(mutation) }
+        #expect(target.table(named: "EMPTY")?.count == 0)
+        #expect(target.entry(table: "FULL", key: "k") == Entry(key: "k", value: "v"))
+        #expect(throws: LoadFormat.ParseError(line: 1, problem: .invalid(.invalidTableName(.dotName)))) {
+            try LoadFormat.parse("..\n")
+        }
+    }
+
     @Test func loadRefusesAnUnfitDocument() throws {
         let directory = Directory(epoch: 1, settings: .testing)
         let document = LoadFormat.Document(items: [

@@ -14,7 +14,7 @@ extension MountTests {
             try withMount { fs in
                 let cat = try ProcessLines("/bin/cat", [fs.path(Self.events + "/MDS.1")])
                 defer { cat.stop() }
-                #expect(eventually { fs.mount.openStreamCountForTesting == 1 })
+                #expect(eventually { fs.mount.openStreamCount == 1 })
                 fs.backend.remotePut("DSD_MTID_METADATA", Entry(key: "MDS.1", value: "A:1"))
                 fs.backend.remotePut("DSD_MTID_METADATA", Entry(key: "MDS.2", value: "B:1"))  // no match
                 fs.backend.remoteDelete("DSD_MTID_METADATA", "MDS.1.0")
@@ -23,7 +23,7 @@ extension MountTests {
                 #expect(cat.lines == ["ADD MDS.1 A:1 1", "DEL MDS.1.0", "ADD MDS.1 C:1 0"])
                 kill(cat.pid, SIGINT)
                 #expect(cat.waitForExit(timeout: .seconds(2)))
-                #expect(eventually { fs.mount.openStreamCountForTesting == 0 })
+                #expect(eventually { fs.mount.openStreamCount == 0 })
             }
         }
 
@@ -31,7 +31,7 @@ extension MountTests {
             try withMount { fs in
                 let cat = try ProcessLines("/bin/cat", [fs.path(Self.events + "/" + EventsPrefix.wholeTable)])
                 defer { cat.stop() }
-                #expect(eventually { fs.mount.openStreamCountForTesting == 1 })
+                #expect(eventually { fs.mount.openStreamCount == 1 })
                 fs.backend.remotePut("DSD_MTID_METADATA", Entry(key: "X", value: "1"))
                 fs.backend.remotePut("DSD_HOST_ROUTE", Entry(key: "HOST1.0", value: "127.0.0.1"))  // other table
                 fs.backend.remoteDelete("DSD_MTID_METADATA", "MDS.2")
@@ -85,7 +85,7 @@ extension MountTests {
             try withMount { fs in
                 root = fs.root
                 reader = try ProcessLines("/bin/cat", [fs.path(Self.events + "/MDS.1")])
-                #expect(eventually { fs.mount.openStreamCountForTesting == 1 })
+                #expect(eventually { fs.mount.openStreamCount == 1 })
                 let started = ContinuousClock.now
                 fs.mount.unmount()
                 #expect(ContinuousClock.now - started < .seconds(5))

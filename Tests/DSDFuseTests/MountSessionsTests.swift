@@ -66,7 +66,7 @@ extension MountTests {
                 #expect(fs.read(Self.table + "/MDS.1") == .success("16.7.13.1:1872 1\n"))
                 let cat = try ProcessLines("/bin/cat", [fs.path("events/DSD_MTID_METADATA/MDS.1")])
                 defer { cat.stop() }
-                #expect(eventually { second.openStreamCountForTesting == 1 })
+                #expect(eventually { second.openStreamCount == 1 })
                 backend.remotePut("DSD_MTID_METADATA", Entry(key: "MDS.1", value: "A:1"))
                 #expect(cat.waitForLines(1))
                 #expect(cat.lines == ["ADD MDS.1 A:1 1"])

@@ -37,7 +37,7 @@ final class RouteCluster {
             try network.create(in: scratch)
             let key = try run(dsd, ["keygen"], in: scratch)
             guard key.status == 0 else { throw HarnessError("keygen: \(key)") }
-            try key.stdout.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            try writePrivateFile(keyFile, contents: key.stdout)
         } catch {
             tearDown()
             throw error

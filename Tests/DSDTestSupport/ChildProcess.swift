@@ -155,6 +155,15 @@ public func run(
     return outcome
 }
 
+/// Writes `contents` to `path` readable by its owner only (mode 0600), as a key file must be.
+public func writePrivateFile(_ path: String, contents: String) throws {
+    guard
+        FileManager.default.createFile(
+            atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600])
+    else { throw HarnessError("cannot write \(path)") }
+    guard chmod(path, 0o600) == 0 else { throw HarnessError("cannot chmod \(path)") }
+}
+
 /// System tools the tests run, by absolute path (no environment lookups).
 public enum SystemTool {
     public static func path(_ name: String) throws -> String {

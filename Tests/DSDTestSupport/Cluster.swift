@@ -28,11 +28,11 @@ public final class Cluster {
 
     deinit { stopAll() }
 
-    /// `dsd keygen` into `path`.
+    /// `dsd keygen` into `path`, mode 0600 (dsd refuses a key others may read).
     public static func keygen(into path: String, in dir: TempDirectory) throws {
         let outcome = try runDSD(["keygen"], in: dir)
         guard outcome.status == 0, outcome.stdout.count >= 32 else { throw HarnessError("keygen: \(outcome)") }
-        try outcome.stdout.write(toFile: path, atomically: true, encoding: .utf8)
+        try writePrivateFile(path, contents: outcome.stdout)
     }
 
     public func clusterKey() throws -> ClusterKey {

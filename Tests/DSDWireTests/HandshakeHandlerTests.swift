@@ -135,7 +135,7 @@ final class Recorder: ChannelInboundHandler {
         var written = ByteBuffer()
         while var bytes = try channel.readOutbound(as: ByteBuffer.self) { written.writeBuffer(&bytes) }
         #expect(try written.readFrame()?.type == .hello)
-        #expect(try written.readFrame() == .error(.malformed, message: "unknownType(238)"))
+        #expect(try written.readFrame() == .error(.malformed, message: "a frame has the unknown message type 238"))
         #expect(!channel.isActive)
         #expect(recorder.errors.contains { ($0 as? WireError) == .unknownType(0xEE) })
     }
