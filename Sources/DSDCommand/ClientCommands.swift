@@ -149,10 +149,12 @@ struct RmTableCommand: ParsableCommand {
         commandName: "rmtable",
         abstract: "Drop an empty table, or with --force a table and all its entries.",
         discussion: """
-            Example: dsd rmtable APP_CACHE
-                     dsd rmtable APP_CACHE --force    # also deletes its entries, on every host
-            Standard tables cannot be dropped. Without --force a table that holds entries is
-            refused (exit 6) and nothing changes, like rmdir on the mount.
+            Examples:
+              dsd rmtable APP_CACHE           # only if it holds no entry
+              dsd rmtable APP_CACHE --force   # with its entries, on every host
+            Without --force a table that holds entries is refused (exit 6)
+            and nothing changes, like rmdir on the mount. Standard tables
+            cannot be dropped.
             """
     )
     @OptionGroup var client: ClientOptions

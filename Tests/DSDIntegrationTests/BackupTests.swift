@@ -24,7 +24,7 @@ extension Integration {
             try dump.stdout.write(toFile: backup, atomically: true, encoding: .utf8)
 
             #expect(try cluster.command("A", ["rmtable", "APP_EMPTY"]).status == 0)
-            #expect(try cluster.command("A", ["rmtable", "APP_FULL"]).status == 0)
+            #expect(try cluster.command("A", ["rmtable", "APP_FULL", "--force"]).status == 0)
             let load = try cluster.command("A", ["load", backup])
             #expect(load.status == 0, "\(load)")
             let tables = try cluster.command("A", ["ls"])
