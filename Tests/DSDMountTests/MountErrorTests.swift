@@ -11,11 +11,7 @@ import Testing
     let table = StandardTable.gateway.name
 
     init() throws {
-        guard access("/dev/fuse", R_OK | W_OK) == 0, getuid() == 0 else {
-            throw HarnessError("the mount tests need root and /dev/fuse (CI has both)")
-        }
-        cluster = try Cluster()
-        try cluster.startServer()
+        cluster = try mountingCluster()
         try cluster.startAgent("A", mount: true)
         guard cluster.waitConnected(["A"]) != nil else { throw HarnessError("no connection:\n\(cluster.logs())") }
     }

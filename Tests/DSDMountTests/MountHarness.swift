@@ -1,6 +1,19 @@
 import DSDTestSupport
 import Foundation
 
+/// A cluster with its directory running, for tests that mount: fails (never skips) without
+/// root and /dev/fuse, and opens the scratch directory so other users reach the mountpoints
+/// (mkdtemp makes it 0700).
+func mountingCluster() throws -> Cluster {
+    guard access("/dev/fuse", R_OK | W_OK) == 0, getuid() == 0 else {
+        throw HarnessError("the mount tests need root and /dev/fuse (CI has both)")
+    }
+    let cluster = try Cluster()
+    chmod(cluster.dir.path, 0o755)
+    try cluster.startServer()
+    return cluster
+}
+
 /// Runs a short shell command line (as root, or as `nobody` with `asNobody`), to completion.
 func shell(_ script: String, asNobody: Bool = false, in dir: TempDirectory, timeout: Duration = .seconds(10)) throws
     -> CommandOutcome

@@ -9,12 +9,7 @@ import Testing
     let cluster: Cluster
 
     init() throws {
-        guard access("/dev/fuse", R_OK | W_OK) == 0, getuid() == 0 else {
-            throw HarnessError("the mount tests need root and /dev/fuse (CI has both)")
-        }
-        cluster = try Cluster()
-        chmod(cluster.dir.path, 0o755)
-        try cluster.startServer()
+        cluster = try mountingCluster()
     }
 
     @Test(.timeLimit(.minutes(1))) func unmountingStopsTheAgentCleanly() throws {

@@ -11,13 +11,7 @@ import Testing
     let table = StandardTable.gateway.name
 
     init() throws {
-        guard access("/dev/fuse", R_OK | W_OK) == 0, getuid() == 0 else {
-            throw HarnessError("the mount tests need root and /dev/fuse (CI has both)")
-        }
-        cluster = try Cluster()
-        // Other users must reach the mountpoints (mkdtemp makes the directory 0700).
-        chmod(cluster.dir.path, 0o755)
-        try cluster.startServer()
+        cluster = try mountingCluster()
         try cluster.startAgent("A", mount: true)
         try cluster.startAgent("B", mount: true)
         guard cluster.waitConnected(["A", "B"]) != nil else {
