@@ -109,7 +109,7 @@ if [ "$mount_ok" = 1 ]; then cat <<TRY
   cat $m1/find/MDS.1                                   # complete route of MDS.1's primary
   cat $m1/part/DSD_MTID_METADATA_PART/8                # 8 mod 3 = 2 -> MDS.2
   inotifywait -m $m2/tables/DSD_MTID_METADATA &        # watch HOST2's replica
-  cat $m2/events/DSD_MTID_METADATA &                   # the same as ADD/DEL lines
+  cat $m2/events/DSD_MTID_METADATA/.all &              # the same as ADD/DEL lines
   echo HOST6:1920 > $m1/tables/DSD_MTID_METADATA/MDS.6 # add through HOST1; HOST2 sees it
   echo HOST9:1872 0 > $m1/tables/DSD_MTID_METADATA/MDS.1.1   # primary fails: MDS.1 moves to MDS.1.0
   cat $m2/find/MDS.1

@@ -80,4 +80,47 @@ import Testing
         #expect(first.waitForExit(within: .seconds(10)))
         #expect(eventually(within: .seconds(5)) { !(1...3).contains { isMounted("\(base)/HOST\($0)/mnt") } } != nil)
     }
+
+    /// Every command the demo prints under "Try" works against the running demo, in order:
+    /// foreground commands exit 0 without complaint; the streaming ones (`… &`, `dsd watch`)
+    /// keep running and see the MDS.6 the later commands add.
+    @Test(.timeLimit(.minutes(1))) func everyPrintedHintWorks() throws {
+        let demo = try startedDemo()
+        let printed = demo.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(printed.firstIndex { $0.hasPrefix("Try, in another terminal") })
+        let hints = printed[(start + 1)...].prefix { $0.hasPrefix("  ") }.map { line -> String in
+            let command = line.range(of: " # ").map { String(line[..<$0.lowerBound]) } ?? line
+            return command.trimmingCharacters(in: .whitespaces)
+        }
+        #expect(hints.count >= 15, "\(printed)")
+        #expect(hints.contains { $0.contains("/mnt/events/") }, "\(hints)")
+
+        var streams: [(hint: String, process: Spawned)] = []
+        defer { for stream in streams { stream.process.stop() } }
+        for hint in hints {
+            if hint.hasSuffix("&") || hint.contains(" watch ") {
+                let command = hint.hasSuffix("&") ? String(hint.dropLast()) : hint
+                let process = try Spawned("/bin/bash", ["-c", "exec \(command)"], in: dir, name: "hint")
+                streams.append((hint, process))
+                if command.hasPrefix("inotifywait") {
+                    _ = eventually(within: .seconds(5)) { process.stderr.contains("Watches established") }
+                } else {
+                    usleep(300_000)
+                }
+                #expect(process.isRunning, "\(hint): \(process.stderr)")
+            } else {
+                let outcome = try Spawned.run("/bin/bash", ["-c", hint], in: dir)
+                #expect(outcome.status == 0 && outcome.stderr.isEmpty, "\(hint): \(outcome)")
+                if hint.hasPrefix("cat ") || hint.hasPrefix("ls ") {
+                    #expect(!outcome.stdout.isEmpty, "\(hint) printed nothing")
+                }
+            }
+        }
+        #expect(streams.count == 3, "\(streams.map(\.hint))")
+        for stream in streams {
+            let saw = eventually(within: .seconds(3)) { stream.process.stdout.contains("MDS.6") }
+            #expect(saw != nil, "\(stream.hint) saw no MDS.6: \(stream.process.stdout)\(stream.process.stderr)")
+            #expect(stream.process.isRunning, "\(stream.hint): \(stream.process.stderr)")
+        }
+    }
 }
