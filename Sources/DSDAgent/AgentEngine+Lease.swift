@@ -17,13 +17,13 @@ extension AgentEngine {
     /// Not connected: the lease goes out with all others on the next connect.
     func leaseIfChanged(table: TableID, key: String, previous: Duration?) {
         let current = heartbeats.timeMax(table: table, key: key)
-        guard previous != current, case .connected(let handler, _) = link else { return }
+        guard previous != current, let handler = upstream else { return }
         handler.send(.lease(table: table, key: key, timeMaxMillis: current.wholeMilliseconds))
     }
 
     /// The entry is no longer tracked (deleted).
     func unlease(table: TableID, key: String) {
-        guard case .connected(let handler, _) = link else { return }
+        guard let handler = upstream else { return }
         handler.send(.unlease(table: table, key: key))
     }
 }

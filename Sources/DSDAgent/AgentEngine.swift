@@ -7,33 +7,34 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// The agent's decisions and state that change over time, confined to one event loop: the
-/// upstream connection, writes waiting for their commit, watchers and heartbeat timers.
+/// The agent's state that changes over time, confined to one event loop: the upstream
+/// connection, writes waiting for their commit, watchers and heartbeat timers. The upstream
+/// session's decisions (which server, when to retry, what to resume from) are the pure
+/// `UpstreamSession`'s; the engine carries out its directives (`AgentEngine+Upstream`).
 ///
 /// Reads never come here: they go straight to the `Replica`. Writes are forwarded to the
 /// directory only while connected — when it is unreachable they fail at once, nothing is
 /// queued. A write is acknowledged once the directory committed it *and* the replica holds the
 /// change, so a reader on this host sees its own write as soon as the writer returns.
 final class AgentEngine {
-    enum Link {
-        case disconnected(since: Date)
-        case connecting(since: Date)
-        case connected(UpstreamHandler, since: Date)
-    }
-
     struct Pending {
         var promise: EventLoopPromise<Version>
         var timeout: Scheduled<Void>
     }
+
+    typealias Session = UpstreamSession<UpstreamFailure>
 
     let loop: any EventLoop
     let group: any EventLoopGroup
     let settings: AgentSettings
     let replica: Replica
     var logger: Logger
-    private(set) var link: Link
-    private var backoff: ReconnectBackoff
-    private var serverIndex = 0
+    /// Decides which server to connect to, when, and what follows (`AgentEngine+Upstream`).
+    var session: Session
+    /// The connections of the session's attempts still open, by attempt.
+    var connections: [UInt64: UpstreamHandler] = [:]
+    var retryTimer: Scheduled<Void>?
+    var pingTimer: RepeatedTask?
     private var nextRequestID: UInt64 = 1
     private var pending: [UInt64: Pending] = [:]
     private var awaitingReplica: [(version: Version, promise: EventLoopPromise<Version>)] = []
@@ -44,16 +45,10 @@ final class AgentEngine {
     var watcherCounts: [@Sendable () -> Int] = []
     var heartbeats: HeartbeatTracker
     var heartbeatTimer: Scheduled<Void>?
-    private var stopped = false
-    private var pingTimer: RepeatedTask?
     var cacheDirty = false
-    let startedAt = Date()
+    /// When the engine was made: the agent is not connected since then until it first is.
+    let startedAt = AgentEngine.now()
     private(set) var snapshotsReceived = 0
-    /// Why the agent is not connected (the last failed attempt or the lost link); nil once
-    /// connected. Shown as `last_error`.
-    private(set) var lastFailure: UpstreamFailure?
-    /// Keeps a retry loop against an absent directory from flooding the log.
-    private var failureLog = RepeatLimiter<UpstreamFailure>(interval: AgentEngine.failureLogInterval)
     /// How often the same connection failure is logged again.
     static let failureLogInterval: Duration = .seconds(30)
     private(set) var changesReceived = 0
@@ -64,134 +59,18 @@ final class AgentEngine {
         self.settings = settings
         self.replica = replica
         self.logger = logger
-        self.link = .disconnected(since: Date())
-        self.backoff = ReconnectBackoff(minimum: settings.reconnectMin, maximum: settings.reconnectMax)
+        self.session = Session(
+            settings: Session.Settings(
+                servers: settings.servers.count, reconnectMin: settings.reconnectMin,
+                reconnectMax: settings.reconnectMax, failureLogInterval: Self.failureLogInterval),
+            resume: replica.resumeVersion)
         self.heartbeats = HeartbeatTracker(settings: settings.heartbeat)
     }
 
-    var isConnected: Bool {
-        if case .connected = link { return true }
-        return false
-    }
+    var isConnected: Bool { session.isConnected }
 
-    // MARK: Connection life cycle
-
-    func start() {
-        loop.preconditionInEventLoop()
-        connect()
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        pingTimer = loop.scheduleRepeatedTask(
-            initialDelay: TimeAmount(settings.pingInterval), delay: TimeAmount(settings.pingInterval)
-        ) { _ in bound.value.ping() }
-    }
-
-    func stop() {
-        loop.preconditionInEventLoop()
-        stopped = true
-        pingTimer?.cancel()
-        heartbeatTimer?.cancel()
-        if case .connected(let handler, _) = link { handler.close() }
-        failAllPending(.unavailable(.shuttingDown))
-    }
-
-    private func connect() {
-        guard !stopped else { return }
-        let endpoint = settings.servers[serverIndex % settings.servers.count]
-        if case .disconnected = link { link = .connecting(since: Date()) }
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        let settings = self.settings
-        let logger = self.logger
-        ClientBootstrap(group: loop)
-            .connectTimeout(TimeAmount(settings.connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let limit = FrameLimit()
-                    let seal = SessionSeal()
-                    try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: TimeAmount(settings.pingInterval * PeerTiming.silenceLimit)),
-                        ByteToMessageHandler(FrameDecoder(limit: limit, seal: seal)),
-                        RecordSealer(seal: seal),
-                        MessageToByteHandler(FrameEncoder()),
-                        HandshakeHandler(
-                            handshake: UpstreamHandler.handshake(settings: settings),
-                            settings: .init(timeout: TimeAmount(settings.connectTimeout)), frameLimit: limit,
-                            seal: seal),
-                        UpstreamHandler(engine: bound.value, endpoint: endpoint, logger: logger),
-                    ])
-                }
-            }
-            .connect(host: endpoint.host, port: endpoint.port)
-            .whenFailure { error in
-                bound.value.connectFailed(endpoint, error)
-            }
-    }
-
-    private func connectFailed(_ endpoint: AgentSettings.Endpoint, _ error: any Error) {
-        upstreamFailed(UpstreamFailure(connecting: endpoint, error))
-        retryLater()
-    }
-
-    /// Records why the agent is not connected and logs it, rate-limited.
-    private func upstreamFailed(_ failure: UpstreamFailure) {
-        lastFailure = failure
-        guard !stopped else { return }
-        let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
-        switch failureLog.onFailure(failure, now: now) {
-        case .log(let suppressed):
-            var metadata: Logger.Metadata = ["reason": "\(failure)"]
-            if suppressed > 0 { metadata["repeats"] = "\(suppressed)" }
-            logger.warning("not connected to the directory", metadata: metadata)
-        case .skip:
-            break
-        }
-    }
-
-    private func retryLater() {
-        guard !stopped else { return }
-        serverIndex += 1
-        let delay = backoff.onFailure(random: Double.random(in: 0..<1))
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        loop.scheduleTask(in: TimeAmount(delay)) { bound.value.connect() }
-    }
-
-    /// The handshake with the directory succeeded.
-    func connected(_ handler: UpstreamHandler) {
-        backoff.onSuccess()
-        failureLog.onSuccess()
-        lastFailure = nil
-        link = .connected(handler, since: Date())
-        logger.info(
-            "connected to directory",
-            metadata: [
-                "server": "\(handler.endpoint)", "resume": "\(replica.resumeVersion.map { "\($0)" } ?? "snapshot")",
-            ])
-        handler.send(
-            .announce(Announce(bootID: settings.bootID, probePort: settings.probePort, routes: settings.routes)))
-        sendLeases(handler)
-        handler.send(.sync(from: replica.resumeVersion))
-    }
-
-    /// The connection closed (or never completed its handshake); `failure` says why when the
-    /// handler knows (a failed handshake, silence).
-    func disconnected(_ handler: UpstreamHandler, wasAuthenticated: Bool, failure: UpstreamFailure?) {
-        if case .connected(let current, _) = link, current !== handler { return }
-        if wasAuthenticated && !stopped {
-            logger.warning(
-                "lost the directory; serving the replica as stale", metadata: ["server": "\(handler.endpoint)"])
-            lastFailure = failure ?? .lost(handler.endpoint)
-        } else {
-            upstreamFailed(failure ?? .closedDuringHandshake(handler.endpoint))
-        }
-        link = .disconnected(since: Date())
-        failAllPending(.connectionLost)
-        retryLater()
-    }
-
-    private func ping() {
-        guard case .connected(let handler, _) = link else { return }
-        handler.send(.ping(UInt64(DispatchTime.now().uptimeNanoseconds)))
-    }
+    /// The authenticated connection, if any: where writes, leases and pings go.
+    var upstream: UpstreamHandler? { session.connectedAttempt.flatMap { connections[$0] } }
 
     // MARK: Replication
 
@@ -201,9 +80,10 @@ final class AgentEngine {
             events = try replica.apply(changes)
         } catch {
             logger.error("replica diverged; asking for a snapshot", metadata: ["error": "\(error)"])
-            if case .connected(let handler, _) = link { handler.send(.sync(from: nil)) }
+            perform(session.onDiverged())
             return
         }
+        if let version = replica.resumeVersion { session.onSynced(version: version) }
         changesReceived += changes.count
         replicaChanged(events)
     }
@@ -212,6 +92,7 @@ final class AgentEngine {
         do {
             let events = try replica.replace(with: snapshot, settings: settings.directory)
             snapshotsReceived += 1
+            session.onSynced(version: snapshot.version)
             logger.info("snapshot applied", metadata: ["version": "\(snapshot.version)"])
             replicaChanged(events)
         } catch {
@@ -241,7 +122,7 @@ final class AgentEngine {
     func submit(_ request: DirectoryRequest) -> EventLoopFuture<Version> {
         loop.preconditionInEventLoop()
         let promise = loop.makePromise(of: Version.self)
-        guard case .connected(let handler, _) = link else {
+        guard let handler = upstream else {
             promise.fail(unreachableReason())
             return promise.futureResult
         }
@@ -284,7 +165,7 @@ final class AgentEngine {
         waiting.promise.fail(AgentError.timedOut)
     }
 
-    private func failAllPending(_ error: AgentError) {
+    func failAllPending(_ error: AgentError) {
         let all = pending
         pending = [:]
         for (_, waiting) in all {
@@ -299,9 +180,12 @@ final class AgentEngine {
     /// Why a write cannot be forwarded now.
     private func unreachableReason() -> AgentError {
         guard replica.seeded else { return .notSynced }
-        switch link {
-        case .disconnected(let since), .connecting(let since): return .unavailable(.disconnected(since: since))
+        switch session.state {
+        case .idle: return .unavailable(.disconnected(since: wallClock(startedAt)))
+        case .connecting(_, _, let since), .waiting(_, let since):
+            return .unavailable(.disconnected(since: wallClock(since)))
         case .connected: return .unavailable(.disconnected(since: Date()))
+        case .stopped: return .unavailable(.shuttingDown)
         }
     }
 
@@ -312,17 +196,21 @@ final class AgentEngine {
         func add(_ name: String, _ value: String) { fields.append(StatusField(name: name, value: value)) }
         let directory = replica.directory
         add("host", settings.hostName)
-        switch link {
-        case .connected(let handler, let since):
-            add("state", "connected")
-            add("directory", "\(handler.endpoint)")
-            add("connected_since", since.utcTimestamp)
-        case .connecting(let since), .disconnected(let since):
+        func notConnected(since: Instant) {
             add("state", replica.seeded ? "stale" : "empty")
             add("directory", settings.servers.map(\.description).joined(separator: ","))
-            add("stale_since", since.utcTimestamp)
+            add("stale_since", wallClock(since).utcTimestamp)
         }
-        add("last_error", lastFailure.map(\.description) ?? "none")
+        switch session.state {
+        case .connected(let server, _, let since):
+            add("state", "connected")
+            add("directory", "\(settings.servers[server])")
+            add("connected_since", wallClock(since).utcTimestamp)
+        case .connecting(_, _, let since), .waiting(_, let since): notConnected(since: since)
+        case .idle: notConnected(since: startedAt)
+        case .stopped: notConnected(since: Self.now())
+        }
+        add("last_error", session.lastFailure.map(\.description) ?? "none")
         add("version", "\(directory.version)")
         add("tables", "\(directory.tableCount)")
         add("entries", "\(directory.entryCount)")

@@ -11,6 +11,8 @@ final class UpstreamHandler: ChannelInboundHandler {
     typealias OutboundOut = Message
 
     let endpoint: AgentSettings.Endpoint
+    /// The upstream session's number for this connection attempt.
+    let attempt: UInt64
     private let engine: AgentEngine
     private var authenticated = false
     private var context: ChannelHandlerContext?
@@ -27,9 +29,10 @@ final class UpstreamHandler: ChannelInboundHandler {
             acceptedPeerRoles: [.directory, .node])
     }
 
-    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, logger: Logger) {
+    init(engine: AgentEngine, endpoint: AgentSettings.Endpoint, attempt: UInt64, logger: Logger) {
         self.engine = engine
         self.endpoint = endpoint
+        self.attempt = attempt
         self.logger = logger
     }
 
@@ -99,7 +102,7 @@ final class UpstreamHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is HandshakeCompleted {
             authenticated = true
-            engine.connected(self)
+            engine.authenticated(self)
         } else if event is IdleStateHandler.IdleStateEvent {
             logger.warning("directory silent too long; reconnecting", metadata: ["server": "\(endpoint)"])
             failure = .silent(endpoint)

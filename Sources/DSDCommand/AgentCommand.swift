@@ -70,12 +70,14 @@ struct AgentCommand: AsyncParsableCommand {
 
     /// The `--server` addresses.
     func endpoints() throws -> [AgentSettings.Endpoint] {
-        try server.split(separator: ",").map { part in
+        let endpoints = try server.split(separator: ",").map { part in
             guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
                 throw ValidationError("--server expects HOST:PORT[,HOST:PORT…], got '\(part)'")
             }
             return endpoint
         }
+        guard !endpoints.isEmpty else { throw ValidationError("--server needs at least one HOST:PORT") }
+        return endpoints
     }
 
     func run() async throws {
