@@ -184,6 +184,10 @@ let package = Package(
                 "DSDServer", "DSDCore", "DSDWire", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
+        .testTarget(
+            name: "DSDEtcdTests",
+            dependencies: ["DSDEtcd", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(name: "DSDPosixTests", dependencies: ["DSDPosix"], swiftSettings: strict),
         .testTarget(name: "DSDFuseTests", dependencies: ["DSDFuse", "DSDCore"], swiftSettings: strict),
     ]
