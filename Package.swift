@@ -82,6 +82,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Client of etcd's v3 JSON gateway over HTTP/1.1, for a directory kept in etcd.
+        .target(
+            name: "DSDEtcd",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Swift API for local programs: a blocking client of the agent's Unix socket.
         .target(
             name: "DSDClient",
@@ -173,6 +183,10 @@ let package = Package(
             dependencies: [
                 "DSDServer", "DSDCore", "DSDWire", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "DSDEtcdTests",
+            dependencies: ["DSDEtcd", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(name: "DSDPosixTests", dependencies: ["DSDPosix"], swiftSettings: strict),
         .testTarget(name: "DSDFuseTests", dependencies: ["DSDFuse", "DSDCore"], swiftSettings: strict),

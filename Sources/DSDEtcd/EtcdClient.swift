@@ -1,0 +1,127 @@
+/// DSDEtcd: a client of etcd's v3 API through its JSON gateway, over HTTP/1.1 on NIO.
+///
+/// etcd serves every v3 call as `POST /v3/<service>/<method>` with the protobuf message in
+/// JSON (bytes in base64, 64-bit integers as strings, defaults omitted); `Wire` holds those
+/// shapes and converts them to the public types. Unary calls (range, put, delete, txn,
+/// compaction, lease grant/revoke/time-to-live, and keepalive as one POST per renewal, since
+/// the gateway ignores every request after the first in a streamed body, etcd#8237) open one
+/// connection each (`HTTPExchange`). A watch is one long POST whose chunked answer is a
+/// stream of newline-delimited JSON responses (`EtcdWatch`).
+///
+/// Failover (`Failover`, a pure machine): a call starts at the member that answered last and
+/// has `EtcdSettings.requestTimeout` in all. A member that cannot be reached, or answers that
+/// it has no leader, did nothing, so the next member is tried, and after a full round of such
+/// answers the round is repeated after a short pause until the deadline. A request that was
+/// sent and not answered may have been applied: reads and lease renewals go on to the next
+/// member, writes stop and report it (`EtcdError.outcomeUnknown`). Every request carries the
+/// `hasleader` metadata, so a member cut off from quorum refuses at once instead of waiting.
+import FoundationEssentials
+import NIOCore
+import NIOPosix
+import Synchronization
+
+public final class EtcdClient: Sendable {
+    public let endpoints: [EtcdEndpoint]
+    public let settings: EtcdSettings
+    let group: any EventLoopGroup
+    /// Index of the member that answered last: the next call starts there.
+    let preferred = Mutex(0)
+
+    /// A client of the cluster whose members' client URLs are `endpoints` (at least one).
+    /// It owns no threads: its connections run on `group`.
+    public init(
+        endpoints: [EtcdEndpoint], settings: EtcdSettings = .default,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        precondition(!endpoints.isEmpty, "an etcd client needs at least one endpoint")
+        self.endpoints = endpoints
+        self.settings = settings
+        self.group = group
+    }
+
+    /// The endpoint the next call tries first.
+    public var currentEndpoint: EtcdEndpoint { endpoints[preferred.withLock { $0 }] }
+
+    /// Sends `request` as `operation` to the members in turn (see the module comment),
+    /// decodes the first success as `Response` and converts it with `convert`.
+    func call<Request: Encodable, Response: Decodable, Result>(
+        _ operation: EtcdOperation, _ request: Request, as: Response.Type,
+        _ convert: (Response) throws -> Result
+    ) async throws -> Result {
+        let body = ByteBuffer(bytes: try JSONEncoder().encode(request))
+        let deadline = NIODeadline.now() + TimeAmount(settings.requestTimeout)
+        var failover = Failover(
+            count: endpoints.count, preferred: preferred.withLock { $0 }, deadline: deadline,
+            retryPause: TimeAmount(settings.retryPause))
+        var attempts: [EtcdError.Attempt] = []
+        var directive = failover.onStart(now: .now())
+        while true {
+            switch directive {
+            case .fail:
+                if attempts.isEmpty { attempts.append(.init(endpoints[failover.next], .timedOut)) }
+                throw EtcdError.unavailable(operation, attempts: attempts)
+            case .pause(let until):
+                try await Task.sleep(for: .nanoseconds(max(0, (until - .now()).nanoseconds)))
+                directive = failover.onPaused(now: .now())
+            case .attempt(let index):
+                let endpoint = endpoints[index]
+                let exchange = HTTPExchange(endpoint: endpoint, group: group)
+                let outcome = await exchange.post(
+                    operation, body: body, deadline: deadline,
+                    connectTimeout: TimeAmount(settings.connectTimeout), maxBytes: settings.maxAnswerBytes)
+                try Task.checkCancellation()
+                let retryable: Bool
+                switch outcome {
+                case .answered(let answer) where answer.status == 200:
+                    preferred.withLock { $0 = index }
+                    let response = try Self.decode(Response.self, answer.body, operation, endpoint)
+                    do {
+                        return try convert(response)
+                    } catch let problem as WireProblem {
+                        throw EtcdError.malformedAnswer(operation, endpoint: endpoint, detail: problem.detail)
+                    }
+                case .answered(let answer):
+                    switch Self.errorAnswer(answer).verdict(status: answer.status, operation: operation) {
+                    case .reject(let rejection):
+                        preferred.withLock { $0 = index }
+                        throw EtcdError.rejected(operation, endpoint: endpoint, rejection)
+                    case .retry(let failure):
+                        attempts.append(.init(endpoint, failure))
+                        retryable = true
+                    case .stop(let failure):
+                        attempts.append(.init(endpoint, failure))
+                        retryable = false
+                    }
+                case .notSent(let failure):
+                    attempts.append(.init(endpoint, failure))
+                    retryable = true
+                case .lost(let failure):
+                    attempts.append(.init(endpoint, failure))
+                    retryable = operation.isIdempotent
+                case .tooLarge:
+                    throw EtcdError.malformedAnswer(
+                        operation, endpoint: endpoint, detail: "the answer exceeds \(settings.maxAnswerBytes) bytes")
+                }
+                directive = failover.onFailure(retryable: retryable, now: .now())
+            }
+        }
+    }
+
+    static func decode<Response: Decodable>(
+        _ type: Response.Type, _ body: ByteBuffer, _ operation: EtcdOperation, _ endpoint: EtcdEndpoint
+    ) throws(EtcdError) -> Response {
+        do {
+            return try JSONDecoder().decode(Response.self, from: Data(body.readableBytesView))
+        } catch {
+            throw EtcdError.malformedAnswer(operation, endpoint: endpoint, detail: "not the expected JSON (\(error))")
+        }
+    }
+
+    /// The JSON error of a failed answer, or its text when it is not JSON (a proxy's page).
+    static func errorAnswer(_ answer: HTTPExchange.Answer) -> ErrorAnswer {
+        if let decoded = try? JSONDecoder().decode(ErrorAnswer.self, from: Data(answer.body.readableBytesView)) {
+            return decoded
+        }
+        return ErrorAnswer(message: String(buffer: answer.body), error: nil, code: nil)
+    }
+}
