@@ -18,30 +18,11 @@ extension EtcdClient {
             progress_notify: Wire.flag(request.progressNotify), prev_kv: Wire.flag(request.prevKV))
         let bytes = ByteBuffer(bytes: try JSONEncoder().encode(Wire.WatchRequest(create_request: create)))
         let deadline = NIODeadline.now() + TimeAmount(settings.requestTimeout)
-        var failover = Failover(
-            count: endpoints.count, preferred: preferred.withLock { $0 }, deadline: deadline,
-            retryPause: TimeAmount(settings.retryPause))
-        var attempts: [EtcdError.Attempt] = []
-        var directive = failover.onStart(now: .now())
-        while true {
-            switch directive {
-            case .fail:
-                if attempts.isEmpty { attempts.append(.init(endpoints[failover.next], .timedOut)) }
-                throw EtcdError.unavailable(.watch, attempts: attempts)
-            case .pause(let until):
-                try await Task.sleep(for: .nanoseconds(max(0, (until - .now()).nanoseconds)))
-                directive = failover.onPaused(now: .now())
-            case .attempt(let index):
-                let endpoint = endpoints[index]
-                switch try await attemptWatch(at: index, bytes, deadline: deadline, body) {
-                case .ran(let result):
-                    return result
-                case .failed(let failure):
-                    attempts.append(.init(endpoint, failure))
-                    directive = failover.onFailure(retryable: true, now: .now())
-                case .rejected(let rejection):
-                    throw EtcdError.rejected(.watch, endpoint: endpoint, rejection)
-                }
+        return try await withFailover(.watch, deadline: deadline) { index -> AttemptOutcome<Result> in
+            switch try await attemptWatch(at: index, bytes, deadline: deadline, body) {
+            case .ran(let result): return .done(result)
+            case .failed(let failure): return .failed(failure, retryable: true)
+            case .rejected(let rejection): throw EtcdError.rejected(.watch, endpoint: endpoints[index], rejection)
             }
         }
     }

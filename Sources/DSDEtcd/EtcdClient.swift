@@ -50,6 +50,53 @@ public final class EtcdClient: Sendable {
     ) async throws -> Result {
         let body = ByteBuffer(bytes: try JSONEncoder().encode(request))
         let deadline = NIODeadline.now() + TimeAmount(settings.requestTimeout)
+        return try await withFailover(operation, deadline: deadline) { index -> AttemptOutcome<Result> in
+            let endpoint = endpoints[index]
+            let exchange = HTTPExchange(endpoint: endpoint, group: group)
+            let outcome = await exchange.post(
+                operation, body: body, deadline: deadline,
+                connectTimeout: TimeAmount(settings.connectTimeout), maxBytes: settings.maxAnswerBytes)
+            try Task.checkCancellation()
+            switch outcome {
+            case .answered(let answer) where answer.status == 200:
+                preferred.withLock { $0 = index }
+                let response = try Self.decode(Response.self, answer.body, operation, endpoint)
+                do {
+                    return .done(try convert(response))
+                } catch let problem as WireProblem {
+                    throw EtcdError.malformedAnswer(operation, endpoint: endpoint, detail: problem.detail)
+                }
+            case .answered(let answer):
+                switch Self.errorAnswer(answer).verdict(status: answer.status, operation: operation) {
+                case .reject(let rejection):
+                    preferred.withLock { $0 = index }
+                    throw EtcdError.rejected(operation, endpoint: endpoint, rejection)
+                case .retry(let failure): return .failed(failure, retryable: true)
+                case .stop(let failure): return .failed(failure, retryable: false)
+                }
+            case .notSent(let failure):
+                return .failed(failure, retryable: true)
+            case .lost(let failure):
+                return .failed(failure, retryable: operation.isIdempotent)
+            case .tooLarge:
+                throw EtcdError.malformedAnswer(
+                    operation, endpoint: endpoint, detail: "the answer exceeds \(settings.maxAnswerBytes) bytes")
+            }
+        }
+    }
+
+    /// What one attempt at one member came to: a result, or a failure and whether the next
+    /// member may be tried (a refusal that ends the call is thrown instead).
+    enum AttemptOutcome<Result> {
+        case done(Result)
+        case failed(EtcdError.Failure, retryable: Bool)
+    }
+
+    /// Runs `attempt` at the members in the order `Failover` decides, pausing between rounds,
+    /// until one is done or the deadline passes (`EtcdError.unavailable` with every attempt).
+    func withFailover<Result>(
+        _ operation: EtcdOperation, deadline: NIODeadline, _ attempt: (Int) async throws -> AttemptOutcome<Result>
+    ) async throws -> Result {
         var failover = Failover(
             count: endpoints.count, preferred: preferred.withLock { $0 }, deadline: deadline,
             retryPause: TimeAmount(settings.retryPause))
@@ -64,45 +111,13 @@ public final class EtcdClient: Sendable {
                 try await Task.sleep(for: .nanoseconds(max(0, (until - .now()).nanoseconds)))
                 directive = failover.onPaused(now: .now())
             case .attempt(let index):
-                let endpoint = endpoints[index]
-                let exchange = HTTPExchange(endpoint: endpoint, group: group)
-                let outcome = await exchange.post(
-                    operation, body: body, deadline: deadline,
-                    connectTimeout: TimeAmount(settings.connectTimeout), maxBytes: settings.maxAnswerBytes)
-                try Task.checkCancellation()
-                let retryable: Bool
-                switch outcome {
-                case .answered(let answer) where answer.status == 200:
-                    preferred.withLock { $0 = index }
-                    let response = try Self.decode(Response.self, answer.body, operation, endpoint)
-                    do {
-                        return try convert(response)
-                    } catch let problem as WireProblem {
-                        throw EtcdError.malformedAnswer(operation, endpoint: endpoint, detail: problem.detail)
-                    }
-                case .answered(let answer):
-                    switch Self.errorAnswer(answer).verdict(status: answer.status, operation: operation) {
-                    case .reject(let rejection):
-                        preferred.withLock { $0 = index }
-                        throw EtcdError.rejected(operation, endpoint: endpoint, rejection)
-                    case .retry(let failure):
-                        attempts.append(.init(endpoint, failure))
-                        retryable = true
-                    case .stop(let failure):
-                        attempts.append(.init(endpoint, failure))
-                        retryable = false
-                    }
-                case .notSent(let failure):
-                    attempts.append(.init(endpoint, failure))
-                    retryable = true
-                case .lost(let failure):
-                    attempts.append(.init(endpoint, failure))
-                    retryable = operation.isIdempotent
-                case .tooLarge:
-                    throw EtcdError.malformedAnswer(
-                        operation, endpoint: endpoint, detail: "the answer exceeds \(settings.maxAnswerBytes) bytes")
+                switch try await attempt(index) {
+                case .done(let result):
+                    return result
+                case .failed(let failure, let retryable):
+                    attempts.append(.init(endpoints[index], failure))
+                    directive = failover.onFailure(retryable: retryable, now: .now())
                 }
-                directive = failover.onFailure(retryable: retryable, now: .now())
             }
         }
     }
@@ -113,7 +128,26 @@ public final class EtcdClient: Sendable {
         do {
             return try JSONDecoder().decode(Response.self, from: Data(body.readableBytesView))
         } catch {
-            throw EtcdError.malformedAnswer(operation, endpoint: endpoint, detail: "not the expected JSON (\(error))")
+            throw EtcdError.malformedAnswer(operation, endpoint: endpoint, detail: Self.jsonProblem(error))
+        }
+    }
+
+    /// What was wrong with an answer's JSON, as a phrase naming the field (not the decoder's
+    /// enum dump).
+    static func jsonProblem(_ error: any Error) -> String {
+        func field(_ path: [any CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
+        guard let error = error as? DecodingError else { return "it is not the expected JSON" }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "the field \(field(context.codingPath + [key])) is missing"
+        case .valueNotFound(_, let context), .typeMismatch(_, let context):
+            return "the field \(field(context.codingPath)) has the wrong type"
+        case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+            return "the field \(field(context.codingPath)) is malformed"
+        case .dataCorrupted:
+            return "it is not JSON"
+        @unknown default:
+            return "it is not the expected JSON"
         }
     }
 

@@ -126,3 +126,27 @@ import Testing
         )
     }
 }
+
+/// An answer whose JSON does not fit is described by the field that did not fit.
+@Suite struct JSONProblemTests {
+    struct Shape: Decodable {
+        struct Inner: Decodable { let revision: Int }
+        let header: Inner
+    }
+
+    static func problem(_ text: String) -> String {
+        do {
+            _ = try JSONDecoderForTests.decode(Shape.self, text)
+            return "decoded"
+        } catch {
+            return EtcdClient.jsonProblem(error)
+        }
+    }
+
+    @Test func namesTheFieldAndNeverDumpsTheDecoder() {
+        #expect(Self.problem(#"{}"#) == "the field header is missing")
+        #expect(Self.problem(#"{"header":{}}"#) == "the field header.revision is missing")
+        #expect(Self.problem(#"{"header":{"revision":"x"}}"#) == "the field header.revision has the wrong type")
+        #expect(Self.problem("<html>") == "it is not JSON")
+    }
+}
