@@ -72,9 +72,8 @@ public final class Agent: Service, Sendable {
 
     /// Binds the local socket and starts connecting to the directory.
     public func start() async throws {
+        // The socket's directory was created with its lock, in `init`.
         let path = settings.socketPath
-        let dir = Paths.parent(of: path)
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let engine = self.engine
         let channel = try await ServerBootstrap(group: loop)
             .childChannelInitializer { channel in

@@ -22,18 +22,12 @@ public enum AgentStartError: Error, Sendable, CustomStringConvertible {
     /// Takes `path + ".lock"` for the agent's `what` ("socket" or "replica cache"), creating
     /// its directory if needed.
     static func lock(_ what: String, at path: String) throws(AgentStartError) -> LockFile {
-        do throws(PosixError) {
-            try Paths.makeDirectories(Paths.parent(of: path))
-        } catch {
-            throw .unusable(what: what, path: path, error)
-        }
         do throws(LockFile.Failure) {
             return try LockFile.acquire(path + ".lock")
         } catch {
             switch error {
             case .held(_, let pid): throw .inUse(what: what, path: path, pid: pid)
-            case .unusable(let file, let errno):
-                throw .unusable(what: what, path: path, PosixError(operation: "lock \(file)", errno: errno))
+            case .unusable(let reason): throw .unusable(what: what, path: path, reason)
             }
         }
     }

@@ -21,15 +21,9 @@ struct AgentOptions: ParsableArguments {
     var hostName: String { host ?? localHostName() }
 }
 
-/// Binds the agent's socket and starts it, naming the socket (or its directory) when it cannot
-/// be bound.
+/// Binds the agent's socket and starts it, naming the socket when it cannot be bound. Its
+/// directory exists already: `Agent.init` created it to lock the socket.
 func startAgent(_ agent: Agent) async throws {
-    let directory = Paths.parent(of: agent.settings.socketPath)
-    if !directory.isEmpty {
-        do throws(PosixError) { try Paths.makeDirectories(directory) } catch {
-            throw CommandError.cannotCreateDirectory(path: directory, error)
-        }
-    }
     do {
         try await agent.start()
     } catch let error as IOError {

@@ -39,9 +39,7 @@ struct ServerCommand: AsyncParsableCommand {
         let logger = logging.makeLogger("dsd.server")
         let (host, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey, create: false)
-        do throws(PosixError) { try Paths.makeDirectories(data) } catch {
-            throw CommandError.cannotCreateDirectory(path: data, error)
-        }
+        // The server creates --data and its missing parents before it locks and replays it.
         var settings = ServerSettings(host: host, port: port, dataDirectory: data, clusterKey: key, name: name)
         settings.routeProbing = liveness.routes
         settings.liveness = liveness.agents

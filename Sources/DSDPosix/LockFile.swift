@@ -21,20 +21,26 @@ public final class LockFile: Sendable {
     public enum Failure: Error, Sendable, Equatable {
         /// Another process holds it; `pid` as it wrote it into the file (if readable).
         case held(path: String, pid: Int32?)
-        /// The file cannot be opened or locked.
-        case unusable(path: String, errno: Int32)
+        /// The file or its directory cannot be created, opened or locked.
+        case unusable(PosixError)
     }
 
-    /// Takes the lock at `path` (creating the file, mode 0644) without waiting.
+    /// Takes the lock at `path` (creating the file, mode 0644, and its missing directories)
+    /// without waiting.
     public static func acquire(_ path: String) throws(Failure) -> LockFile {
+        do throws(PosixError) {
+            try Paths.makeDirectories(Paths.parent(of: path))
+        } catch {
+            throw .unusable(error)
+        }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .unusable(path: path, errno: errno) }
+        guard fd >= 0 else { throw .unusable(PosixError(operation: "open \(path)", errno: errno)) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let reason = errno
             let holder = readPID(fd)
             close(fd)
             if reason == EWOULDBLOCK { throw .held(path: path, pid: holder) }
-            throw .unusable(path: path, errno: reason)
+            throw .unusable(PosixError(operation: "lock \(path)", errno: reason))
         }
         let text = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
@@ -58,8 +64,8 @@ extension LockFile.Failure: CustomStringConvertible {
         case .held(let path, let pid):
             let holder = pid.map { "process \($0)" } ?? "another process"
             return "\(path) is locked by \(holder)"
-        case .unusable(let path, let errno):
-            return "cannot lock \(path): \(String(cString: strerror(errno)))"
+        case .unusable(let error):
+            return "cannot \(error.operation): \(error.reason)"
         }
     }
 }

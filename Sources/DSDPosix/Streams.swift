@@ -60,7 +60,7 @@ public enum Streams {
 }
 
 /// A failed system call: which one and its errno.
-public struct PosixError: Error, Sendable, CustomStringConvertible {
+public struct PosixError: Error, Sendable, Equatable, CustomStringConvertible {
     public let operation: String
     public let errno: Int32
 

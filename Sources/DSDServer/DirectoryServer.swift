@@ -126,18 +126,12 @@ public final class DirectoryServer: Service, Sendable {
     /// Creates the data directory if needed and takes its lock (`DATA/lock`) before anything
     /// reads the log: a second directory on the same data would append to the same log.
     static func lockDataDirectory(_ path: String) throws(ServerStartError) -> LockFile {
-        do throws(PosixError) {
-            try Paths.makeDirectories(path)
-        } catch {
-            throw .dataDirectoryUnusable(path: path, error)
-        }
         do throws(LockFile.Failure) {
             return try LockFile.acquire(path + "/lock")
         } catch {
             switch error {
             case .held(_, let pid): throw .dataDirectoryInUse(path: path, pid: pid)
-            case .unusable(let file, let errno):
-                throw .dataDirectoryUnusable(path: path, PosixError(operation: "lock \(file)", errno: errno))
+            case .unusable(let reason): throw .dataDirectoryUnusable(path: path, reason)
             }
         }
     }
