@@ -132,8 +132,7 @@ struct MemoryBench {
                 + " the shared\n  libraries it maps (libc, libstdc++, libfuse), counted in full by every"
                 + " process; PSS divides\n  shared pages among the processes mapping them.")
         for (entries, duration) in run.loadTimes {
-            let rate =
-                Double(entries) / (Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+            let rate = Double(entries) / duration.inSeconds
             Swift.print(
                 "  loaded \(entries) entries through the agent socket in \(Format.seconds(duration)) (\(Int(rate)) puts/s, 16 clients)"
             )

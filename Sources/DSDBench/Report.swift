@@ -41,8 +41,7 @@ enum Format {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: "%.2f s", value)
+        String(format: "%.2f s", duration.inSeconds)
     }
 
     /// Whether a measured value meets its target, as a word next to the numbers.
@@ -85,4 +84,9 @@ func heading(_ title: String) {
 /// Monotonic now in nanoseconds (CLOCK_MONOTONIC, the same clock on every thread).
 func monotonicNanoseconds() -> UInt64 {
     DispatchTime.now().uptimeNanoseconds
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

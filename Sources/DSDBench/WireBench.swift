@@ -157,8 +157,8 @@ struct WireBench {
             costs.append(
                 SealCost(
                     frameBytes: frame.readableBytes,
-                    sealMicroseconds: microseconds(sealTime) / Double(iterations),
-                    openMicroseconds: microseconds(openTime) / Double(iterations)))
+                    sealMicroseconds: sealTime.inSeconds * 1e6 / Double(iterations),
+                    openMicroseconds: openTime.inSeconds * 1e6 / Double(iterations)))
         }
         return costs
     }
@@ -199,10 +199,6 @@ struct WireBench {
                     + " the index (\(version.index) at the end) \(ByteBuffer.varintSize(version.index)).")
         }
     }
-}
-
-private func microseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
 }
 
 private func pad(_ text: String, _ length: Int) -> String {
