@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "DSDServer",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog", "DSDPosix",
+                "DSDCore", "DSDWire", "DSDLog", "DSDPosix", "DSDEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "DSDCommand",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse", "DSDClient", "DSDPosix",
+                "DSDCore", "DSDWire", "DSDLog", "DSDServer", "DSDAgent", "DSDFuse", "DSDClient", "DSDPosix", "DSDEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -181,7 +181,8 @@ let package = Package(
         .testTarget(
             name: "DSDServerTests",
             dependencies: [
-                "DSDServer", "DSDCore", "DSDWire", "DSDTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "DSDServer", "DSDCore", "DSDWire", "DSDEtcd", "DSDTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .testTarget(

@@ -26,6 +26,8 @@ enum CommandError: Error {
     case seedUnreadable(path: String, PosixError)
     case seedInvalid(path: String, LoadFormat.ParseError)
     case seedNotSynced(path: String)
+    /// `dsd server --etcd` could not read or initialise the directory in etcd.
+    case etcdUnusable(endpoints: String, reason: String)
 }
 
 extension CommandError: CustomStringConvertible {
@@ -52,6 +54,8 @@ extension CommandError: CustomStringConvertible {
             return "cannot listen on \(address): \(String(cString: strerror(code)))"
         case .dataDirectory(let path, let error):
             return "cannot open the data directory \(path): \(error)"
+        case .etcdUnusable(let endpoints, let reason):
+            return "cannot read the directory from etcd at \(endpoints): \(reason); check that the members run and have quorum (etcdctl endpoint health)"
         case .mountpointMissing(let path):
             return "mount point \(path) does not exist: create it (mkdir \(path)) or choose another with --mount"
         case .mountpointNotDirectory(let path):

@@ -18,6 +18,10 @@ public enum ChangesSince: Hashable, Sendable {
 /// history went from `(1, 57)` to `(2, 1)`) — cannot be proven to share this history and gets a
 /// snapshot.
 ///
+/// With `continuous` versions (a directory fed by etcd, whose versions are revisions and whose
+/// feed reports every revision), every version from `base` to the current one is a boundary:
+/// a revision between two changes names the state after the first of them.
+///
 /// The changes are stored in blocks of `blockSize`, so that appending to a history whose storage
 /// is shared with a copy (a reader holding the previous state) copies one block and the block
 /// list, not every retained change.
@@ -25,15 +29,17 @@ struct ChangeHistory: Sendable {
     static let blockSize = 256
 
     let capacity: Int
+    let continuous: Bool
     /// Every block but the last is full; the oldest retained change is `blocks[0][start]`.
     private var blocks: [[Change]] = []
     private var start = 0
     private(set) var count = 0
     private(set) var base: Version
 
-    init(capacity: Int, base: Version) {
+    init(capacity: Int, base: Version, continuous: Bool = false) {
         self.capacity = max(0, capacity)
         self.base = base
+        self.continuous = continuous
     }
 
     private subscript(logical index: Int) -> Change {
@@ -66,6 +72,7 @@ struct ChangeHistory: Sendable {
 
     func changes(after version: Version, current: Version) -> ChangesSince {
         if version == current { return .upToDate }
+        if continuous { return changes(continuouslyAfter: version, current: current) }
         var next: Int
         if version == base {
             next = 0
@@ -87,6 +94,21 @@ struct ChangeHistory: Sendable {
             result.append(self[logical: next])
             next += 1
         }
+        return .changes(result)
+    }
+
+    private func changes(continuouslyAfter version: Version, current: Version) -> ChangesSince {
+        guard version.epoch == current.epoch, version >= base, version < current else { return .snapshotNeeded }
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self[logical: mid].version <= version { low = mid + 1 } else { high = mid }
+        }
+        guard low < count else { return .upToDate }
+        var result: [Change] = []
+        result.reserveCapacity(count - low)
+        for index in low..<count { result.append(self[logical: index]) }
         return .changes(result)
     }
 }

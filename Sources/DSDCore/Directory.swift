@@ -29,14 +29,21 @@ public struct Directory: Sendable {
         public var maxTables: Int
         /// Most entries in one table; the same caveat applies.
         public var maxEntriesPerTable: Int
+        /// Every version between two retained changes names the state after the first of
+        /// them (see `ChangeHistory`). True for a directory fed by etcd, whose versions are
+        /// etcd revisions: a revision that changed no table (a lease renewal, another
+        /// server's election key) leaves the tables as they were, and the feed reports every
+        /// revision in order. False for the log, whose versions are only those it assigned.
+        public var continuousVersions: Bool
 
         public init(
             retainedChanges: Int, maxTables: Int = Limits.maxTables,
-            maxEntriesPerTable: Int = Limits.maxEntriesPerTable
+            maxEntriesPerTable: Int = Limits.maxEntriesPerTable, continuousVersions: Bool = false
         ) {
             self.retainedChanges = retainedChanges
             self.maxTables = maxTables
             self.maxEntriesPerTable = maxEntriesPerTable
+            self.continuousVersions = continuousVersions
         }
 
         /// 65,536 changes are a few megabytes (a change is a key and a value of typically a
@@ -69,7 +76,8 @@ public struct Directory: Sendable {
         for table in StandardTable.allCases {
             tables[table.id] = Table(id: table.id, name: table.name)
         }
-        self.history = ChangeHistory(capacity: settings.retainedChanges, base: version)
+        self.history = ChangeHistory(
+            capacity: settings.retainedChanges, base: version, continuous: settings.continuousVersions)
     }
 
     init(
@@ -81,7 +89,8 @@ public struct Directory: Sendable {
         self.epoch = version.epoch
         self.translation = translation
         self.tables = tables
-        self.history = ChangeHistory(capacity: settings.retainedChanges, base: version)
+        self.history = ChangeHistory(
+            capacity: settings.retainedChanges, base: version, continuous: settings.continuousVersions)
     }
 
     // MARK: Reading
@@ -156,6 +165,15 @@ public struct Directory: Sendable {
         }
         try check(change.mutation)
         perform(change)
+    }
+
+    /// Moves the version to `version` without changing anything: the store reported that no
+    /// table changed up to it (continuous versions only, the same epoch, never backwards).
+    public mutating func advance(to version: Version) throws(DirectoryError) {
+        guard settings.continuousVersions, version.epoch == self.version.epoch, version >= self.version else {
+            throw .staleVersion(current: self.version, received: version)
+        }
+        self.version = version
     }
 
     /// Starts a new epoch: the next commit gets `(epoch, 1)`. The epoch must be greater than

@@ -17,17 +17,29 @@ public struct Compare: Sendable, Hashable {
     }
 
     public var key: [UInt8]
+    /// With an end, the compare holds for every key in `[key, rangeEnd)`; an empty range
+    /// compares as one missing key (so `createRevision(0) == ` holds: "no key in the range").
+    public var rangeEnd: [UInt8]?
     public var target: Target
     public var result: Result
 
-    public init(key: [UInt8], _ target: Target, _ result: Result) {
+    public init(key: [UInt8], rangeEnd: [UInt8]? = nil, _ target: Target, _ result: Result) {
         self.key = key
+        self.rangeEnd = rangeEnd
         self.target = target
         self.result = result
     }
 
     /// The key does not exist (its create revision is 0).
     public static func absent(_ key: [UInt8]) -> Compare { Compare(key: key, .createRevision(0), .equal) }
+
+    /// The key exists.
+    public static func present(_ key: [UInt8]) -> Compare { Compare(key: key, .createRevision(0), .greater) }
+
+    /// No key starts with `prefix`.
+    public static func noKey(withPrefix prefix: [UInt8]) -> Compare {
+        Compare(key: prefix, rangeEnd: KeyRange.prefixEnd(prefix), .createRevision(0), .equal)
+    }
 }
 
 /// One operation of a transaction's success or failure branch.

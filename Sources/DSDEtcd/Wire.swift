@@ -66,6 +66,7 @@ enum Wire {
 
     struct Compare: Encodable {
         var key: String
+        var range_end: String?
         var target: String
         var result: String
         var value: String?

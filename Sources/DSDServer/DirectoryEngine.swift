@@ -13,7 +13,7 @@ import NIOCore
 /// sees it), appended to the log, and only once the log reports it durable is it pushed to
 /// every peer and acknowledged to its sender — in commit order, because appends complete in
 /// order. Peers therefore never see a change that a crash could lose.
-final class DirectoryEngine {
+final class DirectoryEngine: PeerHost {
     private struct InFlight {
         var change: Change
         /// The change's log record, which is also its pushed frame (`PushBatch`).

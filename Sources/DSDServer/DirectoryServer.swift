@@ -7,6 +7,7 @@
 /// Decisions live in pure machines (`Handshake`, `PeerFeed`, `Promotion`); this module only
 /// carries them out.
 import DSDCore
+import DSDEtcd
 import DSDLog
 import DSDPosix
 import DSDWire
@@ -22,7 +23,7 @@ public final class DirectoryServer: Service, Sendable {
     public let settings: ServerSettings
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let started: Mutex<(channel: any Channel, engine: NIOLoopBound<DirectoryEngine>)?>
+    private let started: Mutex<(channel: any Channel, stop: @Sendable () async -> Void)?>
     /// The data directory's lock, held from before replay until shutdown.
     private let dataLock = Mutex<LockFile?>(nil)
 
@@ -36,6 +37,7 @@ public final class DirectoryServer: Service, Sendable {
     /// Opens the log and binds the listener. Returns the bound port (useful with port 0).
     @discardableResult
     public func start() async throws -> Int {
+        if let etcd = settings.etcd { return try await start(on: etcd) }
         let lock = try Self.lockDataDirectory(settings.dataDirectory)
         dataLock.withLock { $0 = lock }
         let (history, writer) = try WriteAheadLog.open(
@@ -74,8 +76,57 @@ public final class DirectoryServer: Service, Sendable {
         try await loop.flatSubmit {
             RouteProber.start(engine: engine.value).map { engine.value.routeProber = $0 }
         }.get()
+        let channel = try await listen(engine: engine)
+        started.withLock {
+            $0 = (channel, { try? await engine.eventLoop.submit { engine.value.shuttingDown() }.get() })
+        }
+        let port = channel.localAddress?.port ?? settings.port
+        logger.info("listening", metadata: ["address": "\(settings.host):\(port)"])
+        return port
+    }
+
+    /// Reads the directory from etcd, starts its watch and its part in the election, and
+    /// binds the listener.
+    private func start(on etcd: EtcdBackend) async throws -> Int {
+        let client = EtcdClient(endpoints: etcd.endpoints, settings: etcd.client, group: group)
+        let layout = EtcdLayout(prefix: etcd.prefix)
+        let newEpoch = UInt64(max(1, Date().timeIntervalSince1970 - 1_735_689_600))
+        let opening = try await EtcdOpening.read(
+            client: client, layout: layout, settings: settings.directory, newEpoch: newEpoch)
+        for key in opening.unreadable {
+            logger.warning("ignoring a key under the prefix that is no directory entry", metadata: ["key": "\(key)"])
+        }
+        logger.info(
+            "directory read from etcd",
+            metadata: [
+                "version": "\(opening.directory.version)", "tables": "\(opening.directory.tableCount)",
+                "entries": "\(opening.directory.entryCount)", "etcd": "\(etcd.endpoints.map(\.description))",
+                "prefix": "\(etcd.prefix)",
+            ])
+        let loop = group.next()
+        let settings = self.settings
+        let logger = self.logger
+        let engine = try await loop.submit {
+            let engine = EtcdDirectoryEngine(
+                loop: loop, settings: settings, backend: etcd, logger: logger, client: client, opened: opening)
+            engine.startWatch()
+            engine.startElection()
+            return NIOLoopBound(engine, eventLoop: loop)
+        }.get()
+        let channel = try await listen(engine: engine)
+        started.withLock {
+            $0 = (channel, { await EtcdDirectoryEngine.stop(engine) })
+        }
+        let port = channel.localAddress?.port ?? settings.port
+        logger.info("listening", metadata: ["address": "\(settings.host):\(port)"])
+        return port
+    }
+
+    private func listen<Engine: PeerHost>(engine: NIOLoopBound<Engine>) async throws -> any Channel {
+        let settings = self.settings
+        let logger = self.logger
         let connections = ManagedAtomicCounter()
-        let channel = try await ServerBootstrap(group: group)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -109,10 +160,6 @@ public final class DirectoryServer: Service, Sendable {
                 }
             }
             .bind(host: settings.host, port: settings.port).get()
-        started.withLock { $0 = (channel, engine) }
-        let port = channel.localAddress?.port ?? settings.port
-        logger.info("listening", metadata: ["address": "\(settings.host):\(port)"])
-        return port
     }
 
     /// Serves until graceful shutdown (SIGTERM/SIGINT through the service group), then closes
@@ -139,14 +186,14 @@ public final class DirectoryServer: Service, Sendable {
     /// Stops serving and closes the log.
     public func shutdown() async throws {
         guard
-            let (channel, engine) = started.withLock({ value in
+            let (channel, stop) = started.withLock({ value in
                 defer { value = nil }; return value
             })
         else {
             return
         }
         logger.info("shutting down")
-        try? await engine.eventLoop.submit { engine.value.shuttingDown() }.get()
+        await stop()
         try? await channel.close()
         try await group.shutdownGracefully()
         dataLock.withLock { $0 = nil }

@@ -3,6 +3,20 @@ import DSDWire
 import Logging
 import NIOCore
 
+/// What a peer connection reports to the directory it belongs to: the directory on its log
+/// (`DirectoryEngine`) or on etcd (`EtcdDirectoryEngine`). Every call is on the engine's loop.
+protocol PeerHost: AnyObject {
+    var logger: Logger { get }
+    func add(_ peer: PeerConnection)
+    func remove(_ peer: PeerConnection)
+    func sync(_ peer: PeerConnection, from version: Version?)
+    func announced(_ peer: PeerConnection, name: String, _ announce: Announce)
+    func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64)
+    func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String)
+    func submit(_ request: DirectoryRequest, id: UInt64, from peer: PeerConnection)
+    func writable(_ peer: PeerConnection)
+}
+
 /// One authenticated peer of the directory: its requests and its replication feed.
 ///
 /// The handler only carries out what the pure machine decides (`PeerFeed`). It lives on the
@@ -13,7 +27,7 @@ final class PeerConnection: ChannelInboundHandler {
     typealias InboundIn = Message
     typealias OutboundOut = Message
 
-    private let engine: DirectoryEngine
+    private let engine: any PeerHost
     private var feed = PeerFeed()
     private var context: ChannelHandlerContext?
     private var peerRole: Role?
@@ -30,7 +44,7 @@ final class PeerConnection: ChannelInboundHandler {
             acceptedPeerRoles: [.agent, .node, .backupDirectory])
     }
 
-    init(engine: DirectoryEngine) {
+    init(engine: any PeerHost) {
         self.engine = engine
         self.logger = engine.logger
     }
@@ -135,6 +149,13 @@ final class PeerConnection: ChannelInboundHandler {
         let writable = context?.channel.isWritable ?? false
         carryOut(feed.onSync(from: version, directory: directory, durable: durable, writable: writable))
         context?.flush()
+    }
+
+    /// The directory was replaced by a fresh reading (etcd compacted what the watch needed):
+    /// the peer catches up from what it was sent, which takes a snapshot.
+    func resync(directory: Directory) {
+        guard let position = feed.position else { return }
+        sync(from: position, directory: directory, durable: directory.version)
     }
 
     func push(_ batch: PushBatch, directory: Directory, durable: Version) {

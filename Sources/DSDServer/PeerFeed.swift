@@ -33,6 +33,15 @@ struct PeerFeed: Sendable {
 
     private(set) var state: State = .idle
 
+    /// The version the peer is known to hold: the last change sent (nil before its first sync,
+    /// and while its snapshot waits).
+    var position: Version? {
+        switch state {
+        case .idle, .snapshotPending: nil
+        case .streaming(let sent), .stalled(let sent): sent
+        }
+    }
+
     /// The peer asked for the changes after `from` (nil: it has nothing).
     /// - Parameters:
     ///   - directory: the directory's current state, possibly ahead of `durable`.

@@ -35,6 +35,8 @@ public struct ServerSettings: Sendable {
     public var liveness: AgentLiveness.Settings = .default
     /// Route probing (`RouteProber`): probe interval, K, reply deadline.
     public var routeProbing: RouteLiveness.Settings = .default
+    /// Keep the directory in etcd instead of the write-ahead log in `dataDirectory`.
+    public var etcd: EtcdBackend?
 
     public init(
         host: String = "127.0.0.1",

@@ -1,0 +1,260 @@
+import DSDCore
+import DSDEtcd
+import DSDWire
+import Logging
+import NIOCore
+
+/// The directory kept in etcd, served from an in-memory copy, confined to one event loop.
+///
+/// The copy is etcd's state at the highest revision its watch has reported (`seen`): a
+/// listing at start, then every revision in order (`EtcdDirectoryEngine+Feed.swift`). A write
+/// is checked against the copy, sent as one transaction whose compares make the check hold in
+/// etcd (`EtcdWrite`), and answered once the watch has brought its revision back, so the
+/// writer reads its own write on this server. Pushes to peers come from the watch alone, on
+/// every server alike: a change is pushed once etcd committed it, whoever wrote it.
+///
+/// Writes of one peer go to etcd one after another, in the order the peer sent them, as they
+/// commit on a directory with a log.
+final class EtcdDirectoryEngine: PeerHost {
+    struct Reply {
+        var peer: ObjectIdentifier
+        var id: UInt64
+    }
+
+    /// A write waiting its turn, or in flight.
+    struct Pending {
+        var request: DirectoryRequest
+        var reply: Reply
+        var attempts = 0
+    }
+
+    let loop: any EventLoop
+    let settings: ServerSettings
+    let backend: EtcdBackend
+    let logger: Logger
+    let client: EtcdClient
+    let layout: EtcdLayout
+    let epoch: UInt64
+    var directory: Directory
+    /// The highest revision the watch has reported; the copy is etcd's state at it.
+    var seen: Int64
+    var peers: [ObjectIdentifier: PeerConnection] = [:]
+    /// Per peer, its writes in the order sent; the first is in flight.
+    var queues: [ObjectIdentifier: [Pending]] = [:]
+    /// Committed writes whose revision the watch has not reported yet, in revision order.
+    var awaitingWatch: [(revision: Int64, version: Version, reply: Reply)] = []
+    /// Writes to send again once the watch has reached a revision (a create raced another).
+    var retryAfter: [(revision: Int64, peer: ObjectIdentifier)] = []
+    /// Syncs from a version this copy has not reached yet (the peer came from a server
+    /// further ahead): answered once the watch gets there.
+    var deferredSyncs: [(peer: ObjectIdentifier, from: Version)] = []
+    /// Set while etcd cannot commit: writes fail at once with it.
+    var outage: String?
+    var election = ElectionState()
+    /// Guarded writes etcd refused because this server was no longer master.
+    var deposedWrites = 0
+    var stopping = false
+
+    init(
+        loop: any EventLoop, settings: ServerSettings, backend: EtcdBackend, logger: Logger, client: EtcdClient,
+        opened: EtcdOpening
+    ) {
+        self.loop = loop
+        self.settings = settings
+        self.backend = backend
+        self.logger = logger
+        self.client = client
+        self.layout = EtcdLayout(prefix: backend.prefix)
+        self.epoch = opened.epoch
+        self.directory = opened.directory
+        self.seen = opened.revision
+    }
+
+    var current: Version { Version(epoch: epoch, index: UInt64(max(0, seen))) }
+
+    // MARK: Peers
+
+    func add(_ peer: PeerConnection) {
+        peers[ObjectIdentifier(peer)] = peer
+    }
+
+    func remove(_ peer: PeerConnection) {
+        let id = ObjectIdentifier(peer)
+        peers[id] = nil
+        queues[id] = nil
+        deferredSyncs.removeAll { $0.peer == id }
+    }
+
+    func sync(_ peer: PeerConnection, from version: Version?) {
+        if let version, version.epoch == epoch, version > current {
+            // The peer has seen more than this copy: wait for the watch rather than send an
+            // older snapshot. A barrier write makes the watch report a revision past it.
+            deferredSyncs.append((ObjectIdentifier(peer), version))
+            writeBarrier()
+            return
+        }
+        peer.sync(from: version, directory: directory, durable: directory.version)
+    }
+
+    func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
+        logger.info("agent announced", metadata: ["host.id": "\(name)", "boot.id": "\(announce.bootID)"])
+    }
+
+    func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {}
+
+    func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {}
+
+    func writable(_ peer: PeerConnection) {
+        peer.drained(directory: directory, durable: directory.version)
+    }
+
+    // MARK: Writes
+
+    func submit(_ request: DirectoryRequest, id: UInt64, from peer: PeerConnection) {
+        let key = ObjectIdentifier(peer)
+        if let outage {
+            peer.respond(id: id, .failed(.unavailable, message: outage))
+            peer.flush()
+            return
+        }
+        queues[key, default: []].append(Pending(request: request, reply: Reply(peer: key, id: id)))
+        if queues[key]?.count == 1 { sendNext(of: key) }
+    }
+
+    /// Checks the first write of `peer`'s queue against the copy and sends it.
+    func sendNext(of peer: ObjectIdentifier) {
+        while let pending = queues[peer]?.first {
+            let write: EtcdWrite
+            do throws(DirectoryError) {
+                write = try self.write(for: pending.request)
+            } catch {
+                finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
+                continue
+            }
+            send(write) { engine, outcome in engine.completed(peer, pending, write, outcome) }
+            return
+        }
+    }
+
+    private func write(for request: DirectoryRequest) throws(DirectoryError) -> EtcdWrite {
+        switch request {
+        case .put(let table, let entry):
+            try directory.check(.put(table, entry))
+            return EtcdWrite(.put(table, entry), layout: layout, fence: nil)
+        case .delete(let table, let key):
+            try directory.check(.delete(table, key: key))
+            return EtcdWrite(.delete(table, key: key), layout: layout, fence: nil)
+        case .createTable(let name):
+            return EtcdWrite(try directory.mutation(forCreateTable: name), layout: layout, fence: nil)
+        case .dropTable(let table):
+            try directory.check(.dropTable(table))
+            return EtcdWrite(.dropTable(table), layout: layout, fence: nil)
+        case .dropEmptyTable(let table):
+            try directory.check(.dropTable(table))
+            try directory.requireEmpty(table)
+            return EtcdWrite(.dropTable(table), layout: layout, requireEmpty: true, fence: nil)
+        }
+    }
+
+    /// Sends `write` as a transaction and hands the outcome to `done` on the loop.
+    func send(_ write: EtcdWrite, _ done: @escaping (EtcdDirectoryEngine, Result<TxnResponse, any Error>) -> Void) {
+        let client = self.client
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let boundDone = NIOLoopBound(done, eventLoop: loop)
+        let loop = self.loop
+        Task {
+            let outcome: Result<TxnResponse, any Error>
+            do {
+                outcome = .success(try await client.txn(write.compares, success: write.success, failure: write.failure))
+            } catch {
+                outcome = .failure(error)
+            }
+            loop.execute { boundDone.value(bound.value, outcome) }
+        }
+    }
+
+    private func completed(
+        _ peer: ObjectIdentifier, _ pending: Pending, _ write: EtcdWrite, _ outcome: Result<TxnResponse, any Error>
+    ) {
+        guard queues[peer] != nil else { return }
+        switch outcome {
+        case .success(let response) where response.succeeded:
+            etcdAnswered()
+            let revision = response.header.revision
+            let version = Version(epoch: epoch, index: UInt64(revision))
+            queues[peer]?.removeFirst()
+            if revision <= seen {
+                answer(pending.reply, .ok(version))
+            } else {
+                awaitingWatch.append((revision, version, pending.reply))
+            }
+            sendNext(of: peer)
+        case .success(let response):
+            etcdAnswered()
+            switch write.refusal(response.answers) {
+            case .refused(let error):
+                finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
+            case .notEmpty:
+                let count = directory.table(write.mutation.table)?.count ?? 0
+                let name = directory.translation.name(of: write.mutation.table) ?? "\(write.mutation.table)"
+                let error = DirectoryError.tableNotEmpty(name, entries: max(count, 1))
+                finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
+            case .retry, .deposed:
+                guard pending.attempts < 8 else {
+                    finish(peer, .failed(.unavailable, message: "the write kept racing other writes; try again"))
+                    return
+                }
+                queues[peer]?[0].attempts += 1
+                retryAfter.append((response.header.revision, peer))
+                retryDue()
+            }
+        case .failure(let error):
+            let etcd = error as? EtcdError
+            if etcd?.isUnavailable ?? false { etcdUnavailable(etcd!) }
+            if etcd?.outcomeUnknown ?? false {
+                finish(
+                    peer,
+                    .failed(.timeout, message: "etcd did not answer (\(error)); the write may or may not have been applied"))
+            } else {
+                finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(error)"))
+            }
+        }
+    }
+
+    /// Answers the first write of `peer`'s queue and sends the next.
+    private func finish(_ peer: ObjectIdentifier, _ result: RequestResult) {
+        guard let pending = queues[peer]?.first else { return }
+        queues[peer]?.removeFirst()
+        answer(pending.reply, result)
+        sendNext(of: peer)
+    }
+
+    func answer(_ reply: Reply, _ result: RequestResult) {
+        guard let peer = peers[reply.peer] else { return }
+        peer.respond(id: reply.id, result)
+        peer.flush()
+    }
+
+    /// Resends the writes whose retry revision the watch has reached.
+    func retryDue() {
+        let due = retryAfter.filter { $0.revision <= seen }
+        retryAfter.removeAll { $0.revision <= seen }
+        for item in due { sendNext(of: item.peer) }
+    }
+
+    // MARK: Health
+
+    /// etcd answered a request: a known outage is over.
+    func etcdAnswered() {
+        guard let outage else { return }
+        self.outage = nil
+        logger.notice("etcd answers again; accepting writes", metadata: ["was": "\(outage)"])
+    }
+
+    func etcdUnavailable(_ error: EtcdError) {
+        guard outage == nil else { return }
+        outage = "etcd is unavailable (no quorum or no member reachable): \(error)"
+        logger.error("etcd is unavailable; writes fail until it is back", metadata: ["error": "\(error)"])
+        probeUntilAvailable()
+    }
+}

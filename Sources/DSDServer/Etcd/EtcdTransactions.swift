@@ -1,0 +1,150 @@
+import DSDCore
+import DSDEtcd
+
+/// One directory write as an etcd transaction whose compares make the validation hold in etcd
+/// itself: if another server changed what the check relied on, the compares fail and nothing
+/// is applied (`EtcdWrite.refusal` says why).
+struct EtcdWrite: Sendable, Hashable {
+    /// What the write must not do on its own (fencing of a deposed master).
+    struct Fence: Sendable, Hashable {
+        /// The create revision of the master key when this server became master.
+        var masterRevision: Int64
+    }
+
+    var mutation: Mutation
+    var compares: [Compare]
+    var success: [TxnOperation]
+    /// Reads that tell which compare failed.
+    var failure: [TxnOperation]
+
+    var fence: Fence?
+
+    /// The transaction of `mutation` (checked by the caller against its local copy), with
+    /// `requireEmpty` for a drop that must find the table empty, and `fence` for a write only
+    /// the current master may make.
+    init(_ mutation: Mutation, layout: EtcdLayout, requireEmpty: Bool = false, fence: Fence?) {
+        self.mutation = mutation
+        self.fence = fence
+        var compares: [Compare] = []
+        switch mutation {
+        case .put(let table, let entry):
+            if !TranslationTable.isReserved(table) { compares.append(.present(layout.tableKey(table))) }
+            success = [.put(key: layout.entryKey(table, entry.key), value: EtcdLayout.entryValue(entry))]
+            failure = []
+        case .delete(let table, let key):
+            compares.append(.present(layout.entryKey(table, key)))
+            success = [.delete(.key(layout.entryKey(table, key)))]
+            failure = []
+        case .createTable(let id, let name):
+            // Every create moves the counter, so a create compared against the counter this
+            // copy has seen cannot race another create (of the same name or the same id).
+            compares.append(
+                id == .firstDynamic
+                    ? .absent(layout.nextTableIDKey)
+                    : Compare(key: layout.nextTableIDKey, .value(Array(String(id.rawValue).utf8)), .equal))
+            success = [
+                .put(key: layout.tableKey(id), value: Array(name.utf8)),
+                .put(key: layout.nextTableIDKey, value: Array(String(id.rawValue + 1).utf8)),
+            ]
+            failure = []
+        case .dropTable(let table):
+            compares.append(.present(layout.tableKey(table)))
+            if requireEmpty { compares.append(.noKey(withPrefix: layout.entriesPrefix(table))) }
+            success = [.delete(.prefix(layout.entriesPrefix(table))), .delete(.key(layout.tableKey(table)))]
+            failure = [.range(RangeRequest(.key(layout.tableKey(table)), countOnly: true))]
+        }
+        if let fence {
+            compares.append(Compare(key: layout.masterKey, .createRevision(fence.masterRevision), .equal))
+            failure.insert(.range(RangeRequest(.key(layout.masterKey), keysOnly: true)), at: 0)
+        }
+        self.compares = compares
+    }
+
+    /// Why the transaction's compares failed, given the failure branch's answers.
+    func refusal(_ answers: [TxnResponse.Answer]) -> EtcdRefusal {
+        var answers = answers[...]
+        if let fence {
+            guard case .range(let master)? = answers.popFirst(),
+                master.kvs.first?.createRevision == fence.masterRevision
+            else { return .deposed }
+        }
+        switch mutation {
+        case .put(let table, _): return .refused(.noSuchTableID(table))
+        case .delete(let table, let key): return .refused(.noSuchEntry(table, key: key))
+        case .createTable: return .retry
+        case .dropTable(let table):
+            if case .range(let range)? = answers.first, range.count == 0 { return .refused(.noSuchTableID(table)) }
+            return .notEmpty
+        }
+    }
+}
+
+/// The outcome of a transaction whose compares failed.
+enum EtcdRefusal: Sendable, Hashable {
+    /// What the check would have said against etcd's state.
+    case refused(DirectoryError)
+    /// The table holds entries (a drop that must find it empty); the count is read locally.
+    case notEmpty
+    /// The local copy was behind: catch up with the watch, check again, send again.
+    case retry
+    /// A guarded write of a master that is no longer master.
+    case deposed
+}
+
+/// The watch's events of one revision as the directory's change, if they are one.
+enum EtcdChangeReader {
+    enum Outcome: Sendable, Hashable {
+        /// No table changed at this revision.
+        case none
+        case change(Change)
+        /// The revision holds more than one directory change (written by something other
+        /// than a dsd server): the directory is read again from a listing.
+        case relist
+        /// A key under the prefix that is no directory change (reported, then ignored).
+        case unreadable(String)
+    }
+
+    /// `events` all have revision `revision` (etcd reports a transaction's events together).
+    static func read(_ events: [DSDEtcd.WatchEvent], revision: Int64, epoch: UInt64, layout: EtcdLayout) -> Outcome {
+        var mutations: [Mutation] = []
+        var dropped: Set<TableID> = []
+        for event in events {
+            if case .table(let id) = layout.classify(event.kv.key), event.kind == .delete { dropped.insert(id) }
+        }
+        for event in events {
+            switch (layout.classify(event.kv.key), event.kind) {
+            case (.table(let id), .put):
+                mutations.append(.createTable(id, name: String(decoding: event.kv.value, as: UTF8.self)))
+            case (.table(let id), .delete):
+                mutations.append(.dropTable(id))
+            case (.entry(let id, _), .delete) where dropped.contains(id):
+                continue
+            case (.entry(let id, let key), .put):
+                guard let entry = EtcdLayout.entry(key: key, value: event.kv.value) else {
+                    return .unreadable(String(decoding: event.kv.key, as: UTF8.self))
+                }
+                mutations.append(.put(id, entry))
+            case (.entry(let id, let key), .delete):
+                mutations.append(.delete(id, key: key))
+            case (.nextTableID, _), (.epoch, _), (.other, _):
+                continue
+            }
+        }
+        guard let mutation = mutations.first else { return .none }
+        guard mutations.count == 1 else { return .relist }
+        return .change(Change(version: Version(epoch: epoch, index: UInt64(revision)), mutation: mutation))
+    }
+
+    /// Splits a watch response's events into runs of one revision each, in order.
+    static func byRevision(_ events: [DSDEtcd.WatchEvent]) -> [(revision: Int64, events: [DSDEtcd.WatchEvent])] {
+        var runs: [(revision: Int64, events: [DSDEtcd.WatchEvent])] = []
+        for event in events {
+            if let last = runs.last, last.revision == event.kv.modRevision {
+                runs[runs.count - 1].events.append(event)
+            } else {
+                runs.append((event.kv.modRevision, [event]))
+            }
+        }
+        return runs
+    }
+}
