@@ -55,7 +55,8 @@ extension CommandError: CustomStringConvertible {
         case .dataDirectory(let path, let error):
             return "cannot open the data directory \(path): \(error)"
         case .etcdUnusable(let endpoints, let reason):
-            return "cannot read the directory from etcd at \(endpoints): \(reason); check that the members run and have quorum (etcdctl endpoint health)"
+            return
+                "cannot read the directory from etcd at \(endpoints): \(reason); check that the members run and have quorum (etcdctl endpoint health)"
         case .mountpointMissing(let path):
             return "mount point \(path) does not exist: create it (mkdir \(path)) or choose another with --mount"
         case .mountpointNotDirectory(let path):

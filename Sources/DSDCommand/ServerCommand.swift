@@ -64,7 +64,8 @@ struct ServerCommand: AsyncParsableCommand {
                 throw ValidationError("--etcd-prefix \(etcdPrefix): expected a path such as /dsd/ (a / at both ends)")
             }
             guard (2...3600).contains(etcdLeaseTtl) else {
-                throw ValidationError("--etcd-lease-ttl \(etcdLeaseTtl): expected 2 to 3600 seconds (etcd's minimum is 2)")
+                throw ValidationError(
+                    "--etcd-lease-ttl \(etcdLeaseTtl): expected 2 to 3600 seconds (etcd's minimum is 2)")
             }
         case (.some, nil):
             break

@@ -38,7 +38,8 @@ extension Wire {
 
     static func compare(_ compare: DSDEtcd.Compare) -> Compare {
         var wire = Compare(
-            key: bytes(compare.key), range_end: compare.rangeEnd.map(bytes), target: "", result: compare.result.rawValue)
+            key: bytes(compare.key), range_end: compare.rangeEnd.map(bytes), target: "", result: compare.result.rawValue
+        )
         // A compare's operand is sent even at its default (0): it is what is compared.
         switch compare.target {
         case .value(let value):

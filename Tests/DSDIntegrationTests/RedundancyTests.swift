@@ -40,8 +40,10 @@ extension Integration {
             let b = try rc.cluster.client("B")
             try a.put(table: testTable, entry: Entry(key: "GW.1", value: "HOST1:1"))
             try b.put(table: testTable, entry: Entry(key: "GW.2", value: "HOST2:1"))
-            #expect(eventually(within: .seconds(3)) { rc.cluster.entry("B", testTable, "GW.1")?.value == "HOST1:1" } != nil)
-            #expect(eventually(within: .seconds(3)) { rc.cluster.entry("A", testTable, "GW.2")?.value == "HOST2:1" } != nil)
+            #expect(
+                eventually(within: .seconds(3)) { rc.cluster.entry("B", testTable, "GW.1")?.value == "HOST1:1" } != nil)
+            #expect(
+                eventually(within: .seconds(3)) { rc.cluster.entry("A", testTable, "GW.2")?.value == "HOST2:1" } != nil)
             // The writer reads its own write at once, on its own host.
             try a.put(table: testTable, entry: Entry(key: "GW.3", value: "HOST3:1"))
             #expect(rc.cluster.entry("A", testTable, "GW.3")?.value == "HOST3:1")
@@ -58,11 +60,14 @@ extension Integration {
                     outcomes.withLock { $0.append("same:\(Self.kind(same)) own:\(Self.kind(own))") }
                 }
                 let seen = outcomes.withLock { $0 }
-                #expect(seen.filter { $0.hasPrefix("same:ok") }.count == 1, "exactly one create of SAME\(round): \(seen)")
+                #expect(
+                    seen.filter { $0.hasPrefix("same:ok") }.count == 1, "exactly one create of SAME\(round): \(seen)")
                 #expect(seen.filter { $0.hasPrefix("same:tableExists") }.count == 1, "\(seen)")
                 #expect(seen.allSatisfy { $0.hasSuffix("own:ok") }, "both OWN tables created: \(seen)")
             }
-            #expect(eventually(within: .seconds(3)) { rc.cluster.status("A")["tables"] == rc.cluster.status("B")["tables"] } != nil)
+            #expect(
+                eventually(within: .seconds(3)) { rc.cluster.status("A")["tables"] == rc.cluster.status("B")["tables"] }
+                    != nil)
             #expect(rc.cluster.status("A")["tables"] == "\(8 + 5 * 3)")
 
             // A delete of a missing key is refused, by etcd's compare if not before.
@@ -95,14 +100,17 @@ extension Integration {
             try rc.startServer(1)
             try rc.cluster.startAgent("A", server: rc.serverList(startingAt: 0))
             #expect(rc.cluster.waitConnected(["A"]) != nil)
-            for i in 0..<20 { try rc.cluster.client("A").put(table: testTable, entry: Entry(key: "K\(i)", value: "v\(i)")) }
+            for i in 0..<20 {
+                try rc.cluster.client("A").put(table: testTable, entry: Entry(key: "K\(i)", value: "v\(i)"))
+            }
             #expect(rc.cluster.status("A")["snapshots_received"] == "1")
 
             let killed = ContinuousClock.now
             rc.kill(0)
             let back = Self.putUntilAcknowledged(rc, "A", Entry(key: "AFTER", value: "v"))
             let took = ContinuousClock.now - killed
-            print("[redundancy] a write through the agent of a SIGKILLed server succeeded after \(milliseconds(took)) ms")
+            print(
+                "[redundancy] a write through the agent of a SIGKILLed server succeeded after \(milliseconds(took)) ms")
             #expect(back != nil && took < .seconds(1), "write within 1 s of the kill (took \(took))\n\(rc.logs())")
             let status = rc.cluster.status("A")
             #expect(status["directory"] == "127.0.0.1:\(rc.serverPorts[1])")

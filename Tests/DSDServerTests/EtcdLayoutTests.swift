@@ -52,7 +52,8 @@ import Testing
         let directory = try Directory(snapshot: snapshot)
         #expect(directory.version == Version(epoch: 77, index: 40))
         #expect(directory.entry(table: "PARTS", key: "P1") == Entry(key: "P1", value: "HOST1:1"))
-        #expect(directory.entry(table: metadata, key: "MDS.1") == Entry(key: "MDS.1", value: "HOST9:1872", valid: false))
+        #expect(
+            directory.entry(table: metadata, key: "MDS.1") == Entry(key: "MDS.1", value: "HOST9:1872", valid: false))
         #expect(directory.translation.nextDynamicID == TableID(1030))
         #expect(directory.entryCount == 2)
         #expect(listing.unreadable.count == 2, "the orphan and the bad value: \(listing.unreadable)")
@@ -104,7 +105,9 @@ import Testing
         let create = EtcdWrite(.createTable(dynamic, name: "T"), layout: layout, fence: nil)
         #expect(create.refusal([]) == .retry)
         let drop = EtcdWrite(.dropTable(dynamic), layout: layout, requireEmpty: true, fence: nil)
-        #expect(drop.refusal([.range(RangeResponse(header: header, kvs: [], count: 0, more: false))]) == .refused(.noSuchTableID(dynamic)))
+        #expect(
+            drop.refusal([.range(RangeResponse(header: header, kvs: [], count: 0, more: false))])
+                == .refused(.noSuchTableID(dynamic)))
         #expect(drop.refusal([.range(RangeResponse(header: header, kvs: [], count: 1, more: false))]) == .notEmpty)
     }
 
@@ -124,7 +127,10 @@ import Testing
         }
         #expect(
             read([put(layout.entryKey(metadata, "K"), "0v", at: 5)], 5)
-                == .change(Change(version: Version(epoch: 3, index: 5), mutation: .put(metadata, Entry(key: "K", value: "v", valid: false)))))
+                == .change(
+                    Change(
+                        version: Version(epoch: 3, index: 5),
+                        mutation: .put(metadata, Entry(key: "K", value: "v", valid: false)))))
         #expect(
             read([delete(layout.entryKey(metadata, "K"), at: 6)], 6)
                 == .change(Change(version: Version(epoch: 3, index: 6), mutation: .delete(metadata, key: "K"))))
@@ -141,7 +147,9 @@ import Testing
         #expect(read([put(layout.masterKey, "S1", at: 9)], 9) == .none)
         #expect(read([put(layout.entryKey(metadata, "K"), "bad", at: 10)], 10) == .unreadable("/dsd/entries/2/K"))
         #expect(
-            read([put(layout.entryKey(metadata, "A"), "1v", at: 11), put(layout.entryKey(metadata, "B"), "1v", at: 11)], 11)
+            read(
+                [put(layout.entryKey(metadata, "A"), "1v", at: 11), put(layout.entryKey(metadata, "B"), "1v", at: 11)],
+                11)
                 == .relist, "two changes at one revision cannot both have it as their version")
     }
 
@@ -162,13 +170,17 @@ import Testing
 
     @Test func anyRevisionSinceTheBaseGetsADelta() throws {
         let settings = Directory.Settings(retainedChanges: 4, continuousVersions: true)
-        var directory = try Directory(snapshot: Snapshot(version: Version(epoch: 2, index: 10), nextDynamicID: .firstDynamic, tables: []), settings: settings)
+        var directory = try Directory(
+            snapshot: Snapshot(version: Version(epoch: 2, index: 10), nextDynamicID: .firstDynamic, tables: []),
+            settings: settings)
         try directory.advance(to: Version(epoch: 2, index: 12))
         let change = Change(version: Version(epoch: 2, index: 15), mutation: .put(table, Entry(key: "K", value: "v")))
         try directory.apply(change)
         try directory.advance(to: Version(epoch: 2, index: 20))
         #expect(directory.changes(after: Version(epoch: 2, index: 10)) == .changes([change]))
-        #expect(directory.changes(after: Version(epoch: 2, index: 13)) == .changes([change]), "a revision that changed no table")
+        #expect(
+            directory.changes(after: Version(epoch: 2, index: 13)) == .changes([change]),
+            "a revision that changed no table")
         #expect(directory.changes(after: Version(epoch: 2, index: 15)) == .upToDate)
         #expect(directory.changes(after: Version(epoch: 2, index: 18)) == .upToDate)
         #expect(directory.changes(after: Version(epoch: 2, index: 20)) == .upToDate)

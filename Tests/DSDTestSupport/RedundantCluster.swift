@@ -45,7 +45,8 @@ public final class RedundantCluster {
         let child = try ChildProcess(
             name: "server-S\(index)", executable: cluster.dsd,
             arguments: [
-                "server", "--listen", "127.0.0.1:\(serverPorts[index])", "--etcd", etcd.clientURLs.joined(separator: ","),
+                "server", "--listen", "127.0.0.1:\(serverPorts[index])", "--etcd",
+                etcd.clientURLs.joined(separator: ","),
                 "--etcd-prefix", prefix, "--etcd-lease-ttl", "\(leaseTTL)", "--cluster-key", cluster.keyFile,
                 "--name", "S\(index)", "--log-level", logLevel,
             ],

@@ -152,7 +152,9 @@ extension EtcdDirectoryEngine {
     private func becameMaster() {
         for table in directory.tableNames.compactMap({ directory.table(named: $0)?.id }) {
             for entry in directory.search(table: table, prefix: "") where !entry.valid {
-                for mutation in Promotion.decide(directory, table: table, changedKey: entry.key, settings: settings.promotion) {
+                for mutation in Promotion.decide(
+                    directory, table: table, changedKey: entry.key, settings: settings.promotion)
+                {
                     commitDerived(mutation)
                 }
             }

@@ -214,7 +214,9 @@ final class EtcdDirectoryEngine: PeerHost {
             if etcd?.outcomeUnknown ?? false {
                 finish(
                     peer,
-                    .failed(.timeout, message: "etcd did not answer (\(error)); the write may or may not have been applied"))
+                    .failed(
+                        .timeout, message: "etcd did not answer (\(error)); the write may or may not have been applied")
+                )
             } else {
                 finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(error)"))
             }
