@@ -27,13 +27,17 @@ extension EtcdClient {
     }
 
     /// If every compare holds, runs `success`, otherwise `failure`, atomically at one revision.
-    public func txn(_ compares: [Compare], success: [TxnOperation], failure: [TxnOperation] = []) async throws
-        -> TxnResponse
-    {
+    /// `resendUnanswered`: the transaction may be sent to another member after one did not
+    /// answer, because its compares make a second application fail (see `EtcdClient.call`).
+    public func txn(
+        _ compares: [Compare], success: [TxnOperation], failure: [TxnOperation] = [], resendUnanswered: Bool = false
+    ) async throws -> TxnResponse {
         let request = Wire.TxnRequest(
             compare: compares.map(Wire.compare), success: success.map(Wire.operation),
             failure: failure.map(Wire.operation))
-        return try await call(.txn, request, as: Wire.TxnResponse.self) { try $0.decoded() }
+        return try await call(.txn, request, as: Wire.TxnResponse.self, resendUnanswered: resendUnanswered) {
+            try $0.decoded()
+        }
     }
 
     /// Discards the history before `revision`: watches and reads at older revisions are then

@@ -44,17 +44,24 @@ public final class EtcdClient: Sendable {
 
     /// Sends `request` as `operation` to the members in turn (see the module comment),
     /// decodes the first success as `Response` and converts it with `convert`.
+    ///
+    /// `resendUnanswered` lets a write that was sent and not answered go on to the next member,
+    /// for a caller whose request is safe to apply twice (a transaction guarded by a sequence
+    /// number). Each attempt has `EtcdSettings.attemptTimeout` at most, so a member that holds
+    /// a request without answering (a follower whose leader just died) costs that much.
     func call<Request: Encodable, Response: Decodable, Result>(
-        _ operation: EtcdOperation, _ request: Request, as: Response.Type,
+        _ operation: EtcdOperation, _ request: Request, as: Response.Type, resendUnanswered: Bool = false,
         _ convert: (Response) throws -> Result
     ) async throws -> Result {
         let body = ByteBuffer(bytes: try JSONEncoder().encode(request))
         let deadline = NIODeadline.now() + TimeAmount(settings.requestTimeout)
+        let resend = operation.isIdempotent || resendUnanswered
         return try await withFailover(operation, deadline: deadline) { index -> AttemptOutcome<Result> in
             let endpoint = endpoints[index]
             let exchange = HTTPExchange(endpoint: endpoint, group: group)
+            let attemptDeadline = resend ? min(deadline, .now() + TimeAmount(settings.attemptTimeout)) : deadline
             let outcome = await exchange.post(
-                operation, body: body, deadline: deadline,
+                operation, body: body, deadline: attemptDeadline,
                 connectTimeout: TimeAmount(settings.connectTimeout), maxBytes: settings.maxAnswerBytes)
             try Task.checkCancellation()
             switch outcome {
@@ -77,7 +84,7 @@ public final class EtcdClient: Sendable {
             case .notSent(let failure):
                 return .failed(failure, retryable: true)
             case .lost(let failure):
-                return .failed(failure, retryable: operation.isIdempotent)
+                return .failed(failure, retryable: resend)
             case .tooLarge:
                 throw EtcdError.malformedAnswer(
                     operation, endpoint: endpoint, detail: "the answer exceeds \(settings.maxAnswerBytes) bytes")

@@ -14,6 +14,12 @@ public struct EtcdSettings: Sendable, Hashable {
     /// election timeout: a new leader is noticed soon after it is elected, and a member that
     /// is down is not hammered.
     public var retryPause: Duration
+    /// The most one attempt at one member may take when the request may be resent (reads,
+    /// renewals, guarded writes). A follower whose leader just died holds a proposal until
+    /// etcd's own timeout (seconds) instead of answering; after 1 s, which is 1,000 round
+    /// trips on a LAN and as long as etcd's default election timeout, the next member is
+    /// tried while the call still has time left.
+    public var attemptTimeout: Duration
     /// Largest answer read from etcd. A range over a large prefix is the biggest answer the
     /// directory asks for; etcd itself refuses requests over 1.5 MiB but not answers, so the
     /// limit is generous (64 MiB) and only guards against a runaway peer.
@@ -24,9 +30,10 @@ public struct EtcdSettings: Sendable, Hashable {
 
     public init(
         requestTimeout: Duration, connectTimeout: Duration, retryPause: Duration, maxAnswerBytes: Int,
-        maxWatchLineBytes: Int
+        maxWatchLineBytes: Int, attemptTimeout: Duration = .seconds(1)
     ) {
         self.requestTimeout = requestTimeout
+        self.attemptTimeout = attemptTimeout
         self.connectTimeout = connectTimeout
         self.retryPause = retryPause
         self.maxAnswerBytes = maxAnswerBytes

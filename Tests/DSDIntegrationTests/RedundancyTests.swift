@@ -117,5 +117,51 @@ extension Integration {
             #expect(status["snapshots_received"] == "1", "resumed with a delta: \(status)")
             #expect(rc.cluster.entry("A", testTable, "K19")?.value == "v19")
         }
+
+        /// etcd loses one member: nothing is interrupted. It loses quorum: writes fail with
+        /// exit 5 (at once after the first), reads go on. Quorum back: writes resume, nothing
+        /// restarted.
+        @Test(.timeLimit(.minutes(3)))
+        func writesFailClearlyWithoutQuorumAndResumeAfter() throws {
+            let rc = try RedundantCluster()
+            defer { rc.stopAll() }
+            try rc.startServer(0)
+            try rc.startServer(1)
+            try rc.cluster.startAgent("A", server: rc.serverList(startingAt: 0))
+            #expect(rc.cluster.waitConnected(["A"]) != nil)
+            #expect(try rc.cluster.command("A", ["put", testTable, "K0", "v0"]).status == 0)
+
+            rc.etcd.kill(0)
+            let one = try rc.cluster.command("A", ["put", testTable, "K1", "v1"])
+            print("[redundancy] a put with one etcd member of three SIGKILLed took \(milliseconds(one.elapsed)) ms")
+            #expect(one.status == 0, "one member down changes nothing: \(one)\n\(rc.logs())")
+
+            rc.etcd.kill(1)
+            let first = try rc.cluster.command("A", ["put", testTable, "K2", "v2"])
+            #expect(first.status == 5, "no quorum: not committed, exit 5: \(first)")
+            #expect(first.stderr.contains("etcd"), "the error names etcd: \(first.stderr)")
+            let second = try rc.cluster.command("A", ["put", testTable, "K3", "v3"])
+            #expect(second.status == 5 && second.stderr.contains("etcd"), "\(second)")
+            print(
+                "[redundancy] without quorum: the first put failed after \(milliseconds(first.elapsed)) ms, the next after \(milliseconds(second.elapsed)) ms"
+            )
+            #expect(second.elapsed < .milliseconds(500), "once the outage is known, writes fail at once")
+            let read = try rc.cluster.command("A", ["get", testTable, "K1"])
+            #expect(read.status == 0 && read.stdout.hasPrefix("v1 1"), "reads go on: \(read)")
+            #expect(
+                rc.servers[0]?.stderr.contains("etcd is unavailable") ?? false,
+                "the agent's server logs the outage, naming etcd\n\(rc.logs())")
+
+            let restored = ContinuousClock.now
+            try rc.etcd.restart(0)
+            try rc.etcd.restart(1)
+            let back = Self.putUntilAcknowledged(rc, "A", Entry(key: "K4", value: "v4"), within: .seconds(20))
+            print(
+                "[redundancy] quorum back: a put succeeded \(milliseconds(ContinuousClock.now - restored)) ms after the members were restarted"
+            )
+            #expect(back != nil, "writes resume with nothing restarted\n\(rc.logs())")
+            #expect(rc.servers.allSatisfy { $0?.isRunning ?? false })
+            #expect(eventually(within: .seconds(5)) { rc.cluster.entry("A", testTable, "K4") != nil } != nil)
+        }
     }
 }

@@ -98,6 +98,27 @@ import Testing
         #expect(fenced.refusal([.range(stillMaster)]) != .deposed, "still master: the refusal is the write's own")
     }
 
+    @Test func aSequencedWriteCanBeSentTwice() {
+        let key = layout.writerKey("S0-1f", 3)
+        let sequence = EtcdWrite.Sequence(key: key, previous: 6, lease: 99)
+        let write = EtcdWrite(.delete(metadata, key: "K"), layout: layout, fence: nil, sequence: sequence)
+        #expect(write.compares.last == Compare(key: key, .value(bytes("6")), .equal))
+        #expect(write.success.last == .put(key: key, value: bytes("7"), lease: 99))
+        let header = ResponseHeader(revision: 30)
+        // The first attempt committed (at 28): the second fails its compare and says so.
+        let applied = RangeResponse(
+            header: header, kvs: [KeyValue(key: key, value: bytes("7"), modRevision: 28)], count: 1, more: false)
+        #expect(write.refusal([.range(applied)]) == .applied(revision: 28))
+        // Not applied: the refusal is the write's own.
+        let before = RangeResponse(
+            header: header, kvs: [KeyValue(key: key, value: bytes("6"), modRevision: 20)], count: 1, more: false)
+        #expect(write.refusal([.range(before)]) == .refused(.noSuchEntry(metadata, key: "K")))
+        let first = EtcdWrite(
+            .delete(metadata, key: "K"), layout: layout, fence: nil,
+            sequence: .init(key: key, previous: 0, lease: 99))
+        #expect(first.compares.last == .absent(key))
+    }
+
     @Test func refusalsNameWhatFailed() {
         let header = ResponseHeader(revision: 9)
         let delete = EtcdWrite(.delete(metadata, key: "K"), layout: layout, fence: nil)

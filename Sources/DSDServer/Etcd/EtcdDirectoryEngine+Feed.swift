@@ -76,7 +76,8 @@ extension EtcdDirectoryEngine {
                     try await follow(watch, bound: bound, from: &from, logger: logger)
                 }
             } catch let error as EtcdError {
-                if error.isUnavailable { try? await loop.submit { bound.value.etcdUnavailable(error) }.get() }
+                // A stream that broke says nothing about the cluster; no member answering does.
+                if case .unavailable = error { try? await loop.submit { bound.value.etcdUnavailable(error) }.get() }
                 logger.notice("etcd watch broke; watching again", metadata: ["error": "\(error)"])
                 outcome = .broken
             } catch {

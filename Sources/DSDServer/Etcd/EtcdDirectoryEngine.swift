@@ -39,6 +39,10 @@ final class EtcdDirectoryEngine: PeerHost {
     /// The highest revision the watch has reported; the copy is etcd's state at it.
     var seen: Int64
     var peers: [ObjectIdentifier: PeerConnection] = [:]
+    /// Per peer, the writer key its writes are sequenced on and the last sequence number
+    /// committed there (`EtcdWrite.Sequence`).
+    var writers: [ObjectIdentifier: (serial: UInt64, committed: UInt64)] = [:]
+    var nextWriterSerial: UInt64 = 1
     /// Per peer, its writes in the order sent; the first is in flight.
     var queues: [ObjectIdentifier: [Pending]] = [:]
     /// Committed writes whose revision the watch has not reported yet, in revision order.
@@ -82,6 +86,7 @@ final class EtcdDirectoryEngine: PeerHost {
         let id = ObjectIdentifier(peer)
         peers[id] = nil
         queues[id] = nil
+        writers[id] = nil
         deferredSyncs.removeAll { $0.peer == id }
     }
 
@@ -131,9 +136,27 @@ final class EtcdDirectoryEngine: PeerHost {
                 finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
                 continue
             }
-            send(write) { engine, outcome in engine.completed(peer, pending, write, outcome) }
+            let sequenced =
+                sequence(for: peer).map {
+                    EtcdWrite(
+                        write.mutation, layout: layout, requireEmpty: write.requireEmpty, fence: nil, sequence: $0)
+                } ?? write
+            send(sequenced) { engine, outcome in engine.completed(peer, pending, sequenced, outcome) }
             return
         }
+    }
+
+    /// The sequence the next write of `peer` is guarded by (none before this server holds a
+    /// lease: the key must go with the server).
+    private func sequence(for peer: ObjectIdentifier) -> EtcdWrite.Sequence? {
+        guard let lease = election.lease, !election.presenceName.isEmpty else { return nil }
+        if writers[peer] == nil {
+            writers[peer] = (nextWriterSerial, 0)
+            nextWriterSerial += 1
+        }
+        let writer = writers[peer]!
+        return EtcdWrite.Sequence(
+            key: layout.writerKey(election.presenceName, writer.serial), previous: writer.committed, lease: lease)
     }
 
     private func write(for request: DirectoryRequest) throws(DirectoryError) -> EtcdWrite {
@@ -165,7 +188,10 @@ final class EtcdDirectoryEngine: PeerHost {
         Task {
             let outcome: Result<TxnResponse, any Error>
             do {
-                outcome = .success(try await client.txn(write.compares, success: write.success, failure: write.failure))
+                outcome = .success(
+                    try await client.txn(
+                        write.compares, success: write.success, failure: write.failure,
+                        resendUnanswered: write.sequence != nil || write.fence != nil))
             } catch {
                 outcome = .failure(error)
             }
@@ -180,18 +206,12 @@ final class EtcdDirectoryEngine: PeerHost {
         switch outcome {
         case .success(let response) where response.succeeded:
             etcdAnswered()
-            let revision = response.header.revision
-            let version = Version(epoch: epoch, index: UInt64(revision))
-            queues[peer]?.removeFirst()
-            if revision <= seen {
-                answer(pending.reply, .ok(version))
-            } else {
-                awaitingWatch.append((revision, version, pending.reply))
-            }
-            sendNext(of: peer)
+            committed(peer, pending, write, revision: response.header.revision)
         case .success(let response):
             etcdAnswered()
             switch write.refusal(response.answers) {
+            case .applied(let revision):
+                committed(peer, pending, write, revision: revision)
             case .refused(let error):
                 finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
             case .notEmpty:
@@ -212,6 +232,8 @@ final class EtcdDirectoryEngine: PeerHost {
             let etcd = error as? EtcdError
             if etcd?.isUnavailable ?? false { etcdUnavailable(etcd!) }
             if etcd?.outcomeUnknown ?? false {
+                // The writer key may or may not have moved: the next write starts a new one.
+                writers[peer] = nil
                 finish(
                     peer,
                     .failed(
@@ -221,6 +243,22 @@ final class EtcdDirectoryEngine: PeerHost {
                 finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(error)"))
             }
         }
+    }
+
+    /// etcd committed the first write of `peer`'s queue at `revision`: it is answered once the
+    /// watch has brought that revision into the copy.
+    private func committed(_ peer: ObjectIdentifier, _ pending: Pending, _ write: EtcdWrite, revision: Int64) {
+        if let sequence = write.sequence, let writer = writers[peer] {
+            writers[peer] = (writer.serial, sequence.next)
+        }
+        let version = Version(epoch: epoch, index: UInt64(revision))
+        queues[peer]?.removeFirst()
+        if revision <= seen {
+            answer(pending.reply, .ok(version))
+        } else {
+            awaitingWatch.append((revision, version, pending.reply))
+        }
+        sendNext(of: peer)
     }
 
     /// Answers the first write of `peer`'s queue and sends the next.

@@ -14,6 +14,7 @@ import DSDEtcd
 /// | `P entries/<id>/<key>` | `1` or `0` (valid) followed by the value |
 /// | `P master` | the elected master's name, bound to its etcd lease |
 /// | `P servers/<name>` | a server's presence, bound to its lease (also its watch barrier) |
+/// | `P writers/<name>/<n>` | the last write of one peer of server `name`, bound to its lease |
 ///
 /// A version is `(epoch, revision)`: the etcd revision at which the change committed. Each
 /// write is one transaction that produces exactly one change, so revisions and changes map one
@@ -31,6 +32,8 @@ public struct EtcdLayout: Sendable, Hashable {
     var entriesPrefix: [UInt8] { prefix + Array("entries/".utf8) }
     var masterKey: [UInt8] { prefix + Array("master".utf8) }
     func serverKey(_ name: String) -> [UInt8] { prefix + Array("servers/\(name)".utf8) }
+    /// The sequence key of one writer (a peer connection) of server `name`.
+    func writerKey(_ name: String, _ serial: UInt64) -> [UInt8] { prefix + Array("writers/\(name)/\(serial)".utf8) }
 
     func tableKey(_ id: TableID) -> [UInt8] { tablesPrefix + Array(String(id.rawValue).utf8) }
     func entriesPrefix(_ id: TableID) -> [UInt8] { entriesPrefix + Array("\(id.rawValue)/".utf8) }

@@ -17,14 +17,31 @@ struct EtcdWrite: Sendable, Hashable {
     /// Reads that tell which compare failed.
     var failure: [TxnOperation]
 
+    /// Makes the write safe to send twice (to another member after one did not answer): the
+    /// writer's key must hold `previous` and is set to `next` by the same transaction, so a
+    /// second application fails its compare, and the failure branch shows it was applied.
+    struct Sequence: Sendable, Hashable {
+        var key: [UInt8]
+        var previous: UInt64
+        var next: UInt64 { previous + 1 }
+        /// The server's lease, so the key goes with the server.
+        var lease: Int64
+    }
+
     var fence: Fence?
+    var sequence: Sequence?
+    var requireEmpty: Bool
 
     /// The transaction of `mutation` (checked by the caller against its local copy), with
     /// `requireEmpty` for a drop that must find the table empty, and `fence` for a write only
     /// the current master may make.
-    init(_ mutation: Mutation, layout: EtcdLayout, requireEmpty: Bool = false, fence: Fence?) {
+    init(
+        _ mutation: Mutation, layout: EtcdLayout, requireEmpty: Bool = false, fence: Fence?, sequence: Sequence? = nil
+    ) {
         self.mutation = mutation
         self.fence = fence
+        self.sequence = sequence
+        self.requireEmpty = requireEmpty
         var compares: [Compare] = []
         switch mutation {
         case .put(let table, let entry):
@@ -57,12 +74,25 @@ struct EtcdWrite: Sendable, Hashable {
             compares.append(Compare(key: layout.masterKey, .createRevision(fence.masterRevision), .equal))
             failure.insert(.range(RangeRequest(.key(layout.masterKey), keysOnly: true)), at: 0)
         }
+        if let sequence {
+            compares.append(
+                sequence.previous == 0
+                    ? .absent(sequence.key)
+                    : Compare(key: sequence.key, .value(Array(String(sequence.previous).utf8)), .equal))
+            success.append(.put(key: sequence.key, value: Array(String(sequence.next).utf8), lease: sequence.lease))
+            failure.insert(.range(RangeRequest(.key(sequence.key))), at: 0)
+        }
         self.compares = compares
     }
 
     /// Why the transaction's compares failed, given the failure branch's answers.
     func refusal(_ answers: [TxnResponse.Answer]) -> EtcdRefusal {
         var answers = answers[...]
+        if let sequence, case .range(let writer)? = answers.popFirst(), let kv = writer.kvs.first,
+            kv.value == Array(String(sequence.next).utf8)
+        {
+            return .applied(revision: kv.modRevision)
+        }
         if let fence {
             guard case .range(let master)? = answers.popFirst(),
                 master.kvs.first?.createRevision == fence.masterRevision
@@ -89,6 +119,8 @@ enum EtcdRefusal: Sendable, Hashable {
     case retry
     /// A guarded write of a master that is no longer master.
     case deposed
+    /// An earlier attempt of this very write committed, at `revision`.
+    case applied(revision: Int64)
 }
 
 /// The watch's events of one revision as the directory's change, if they are one.
