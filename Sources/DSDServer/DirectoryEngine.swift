@@ -13,7 +13,7 @@ import NIOCore
 /// sees it), appended to the log, and only once the log reports it durable is it pushed to
 /// every peer and acknowledged to its sender — in commit order, because appends complete in
 /// order. Peers therefore never see a change that a crash could lose.
-final class DirectoryEngine: PeerHost {
+final class DirectoryEngine: PeerHost, RouteProberHost {
     private struct InFlight {
         var change: Change
         /// The change's log record, which is also its pushed frame (`PushBatch`).
@@ -73,7 +73,7 @@ final class DirectoryEngine: PeerHost {
         peers[ObjectIdentifier(peer)] = nil
         // Routes are announced with the host name, in the same `announce` as the liveness.
         if let host = livenessDisconnected(peer) {
-            routeProber?.connectionGone(ObjectIdentifier(peer), host: host)
+            routeProber?.connectionGone(Self.connectionID(peer), host: host)
         }
     }
 
@@ -86,7 +86,7 @@ final class DirectoryEngine: PeerHost {
     func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
         loop.preconditionInEventLoop()
         livenessConnected(peer, host: name, bootID: announce.bootID)
-        routeProber?.announced(owner: ObjectIdentifier(peer), host: name, announce)
+        routeProber?.announced(owner: Self.connectionID(peer), host: name, announce)
         logger.info(
             "agent announced",
             metadata: [
@@ -98,6 +98,8 @@ final class DirectoryEngine: PeerHost {
     func writable(_ peer: PeerConnection) {
         peer.drained(directory: directory, durable: durable)
     }
+
+    func currentEntry(table: TableID, key: String) -> Entry? { directory.entry(table: table, key: key) }
 
     /// A clean shutdown begins: route probing stops (so closing its socket is not a failure
     /// to recover from) and the leases are saved.

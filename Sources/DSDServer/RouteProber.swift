@@ -21,6 +21,16 @@ import NIOPosix
 ///   engine's commit path: logged, then pushed to every agent like any change.
 /// - When the announcing connection goes away, the host's routes stop being probed and their
 ///   entries stay as they are; a reconnect announces them again.
+/// What the prober needs from the directory it probes for: the current routes, and a commit
+/// path for the route entries it decides (the log engine, or the etcd master's fenced writes).
+protocol RouteProberHost: AnyObject {
+    var loop: any EventLoop { get }
+    var settings: ServerSettings { get }
+    var logger: Logger { get }
+    func currentEntry(table: TableID, key: String) -> Entry?
+    func commitDerived(_ mutation: Mutation)
+}
+
 final class RouteProber {
     struct Target {
         var address: String
@@ -29,11 +39,11 @@ final class RouteProber {
 
     struct HostRoutes {
         /// The connection that announced these routes.
-        var owner: ObjectIdentifier
+        var owner: UInt64
         var targets: [UInt32: Target]
     }
 
-    private weak var engine: DirectoryEngine?
+    private weak var engine: (any RouteProberHost)?
     private let loop: any EventLoop
     private let key: ClusterKey
     private let bindHost: String
@@ -50,7 +60,7 @@ final class RouteProber {
     private var roundTask: RepeatedTask?
     private var deadlineTask: Scheduled<Void>?
 
-    private init(engine: DirectoryEngine) {
+    private init(engine: any RouteProberHost) {
         self.engine = engine
         self.loop = engine.loop
         self.key = engine.settings.clusterKey
@@ -63,7 +73,7 @@ final class RouteProber {
 
     /// Binds the probe socket (the listen host, an ephemeral port) and starts the rounds.
     /// Call on the engine's loop.
-    static func start(engine: DirectoryEngine) -> EventLoopFuture<RouteProber> {
+    static func start(engine: any RouteProberHost) -> EventLoopFuture<RouteProber> {
         let prober = RouteProber(engine: engine)
         let bound = NIOLoopBound(prober, eventLoop: engine.loop)
         return prober.bind().map {
@@ -138,7 +148,7 @@ final class RouteProber {
     // MARK: Hosts
 
     /// An authenticated agent (`owner`) of `host` announced its routes.
-    func announced(owner: ObjectIdentifier, host: String, _ announce: Announce) {
+    func announced(owner: UInt64, host: String, _ announce: Announce) {
         guard let engine else { return }
         let now = Self.now()
         guard announce.probePort != 0, !announce.routes.isEmpty else {
@@ -156,7 +166,7 @@ final class RouteProber {
             }
             targets[route.index] = Target(address: route.address, socket: socket)
             let id = RouteLiveness.RouteID(host: host, index: route.index)
-            if let existing = engine.directory.entry(table: StandardTable.hostRoute.id, key: id.key),
+            if let existing = engine.currentEntry(table: StandardTable.hostRoute.id, key: id.key),
                 existing.value == route.address
             {
                 initial[route.index] = existing.valid ? .valid : .invalid
@@ -171,7 +181,7 @@ final class RouteProber {
 
     /// A connection that announced `host` closed: if it still owns the host's routes, stop
     /// probing them.
-    func connectionGone(_ owner: ObjectIdentifier, host: String) {
+    func connectionGone(_ owner: UInt64, host: String) {
         guard hosts[host]?.owner == owner else { return }
         hosts[host] = nil
         machine.onHostGone(host, now: Self.now())
@@ -262,7 +272,7 @@ final class RouteProber {
     }
 
     private func commit(_ entry: Entry, reason: String) {
-        guard let engine, engine.directory.entry(table: StandardTable.hostRoute.id, key: entry.key) != entry else {
+        guard let engine, engine.currentEntry(table: StandardTable.hostRoute.id, key: entry.key) != entry else {
             return
         }
         logger.notice(

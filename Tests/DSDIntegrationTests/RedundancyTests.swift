@@ -322,5 +322,118 @@ extension Integration {
             let versions = Set(hosts.compactMap { rc.cluster.status($0)["version"] })
             #expect(versions.count == 1, "every agent at the same version: \(versions)")
         }
+
+        /// Agent loss is decided by the master from the agents' records in etcd, whichever
+        /// server the agent was on; a new master gives every lease the grace of a start, then
+        /// expires the agents that do not come back.
+        @Test(.timeLimit(.minutes(2)))
+        func theMasterExpiresAgentsLostBehindAnyServer() throws {
+            let rc = try RedundantCluster()
+            defer { rc.stopAll() }
+            try rc.startServer(0)
+            let master = try #require(rc.waitForMaster())
+            try rc.startServer(1)
+            let other = 1 - master
+            try rc.cluster.startAgent("OBS", server: rc.serverList(startingAt: master))
+            try rc.cluster.startAgent("H", server: rc.serverList(startingAt: other))
+            try rc.cluster.startAgent("H2", server: rc.serverList(startingAt: other))
+            #expect(rc.cluster.waitConnected(["OBS", "H", "H2"]) != nil)
+            let observer = try rc.cluster.client("OBS")
+            for (key, value) in [
+                ("MDS.3.1", "HOST9:1"), ("MDS.3.2", "HOST8:1"), ("MDS.3", "HOST9:1"), ("MDS.4.1", "HOST7:1"),
+            ] {
+                try observer.put(table: Self.metadata, entry: Entry(key: key, value: value))
+            }
+            let keepH2 = Flag()
+            let sockets = [rc.cluster.socket("H"), rc.cluster.socket("H2")]
+            for (index, key) in ["MDS.3.1", "MDS.4.1"].enumerated() {
+                Thread {
+                    let client = try? AgentClient(socketPath: sockets[index], timeout: .seconds(5))
+                    while !keepH2.isSet {
+                        _ = try? client?.heartbeat(table: Self.metadata, key: key, timeMax: .seconds(1))
+                        usleep(200_000)
+                    }
+                }.start()
+            }
+            defer { keepH2.set() }
+            // Past the start-up grace of the master (Time_Max + agent timeout = 2 s).
+            usleep(2_500_000)
+
+            // H dies behind the server that is not master: the master expires its entry.
+            rc.cluster.agents["H"]?.kill()
+            let lost = ContinuousClock.now
+            let invalid = eventually(within: .seconds(5), every: .milliseconds(20)) {
+                rc.cluster.entry("OBS", Self.metadata, "MDS.3.1")?.valid == false
+            }
+            print(
+                "[redundancy] an agent SIGKILLed behind the non-master server: its entry invalid after \(milliseconds(ContinuousClock.now - lost)) ms (agent timeout 1 s)"
+            )
+            #expect(invalid != nil, "the master expired the lost agent's entry\n\(rc.logs())")
+            #expect(
+                eventually(within: .seconds(2)) { rc.cluster.entry("OBS", Self.metadata, "MDS.3")?.value == "HOST8:1" }
+                    != nil,
+                "and promoted the backup")
+
+            // The master dies; the other server takes over the duties with a grace: H2, alive
+            // and touching, keeps its entry valid throughout.
+            rc.kill(master)
+            let takeover = try #require(
+                eventually(within: .seconds(5)) {
+                    rc.servers[other]?.stderr.contains("master duties started") ?? false
+                },
+                "the other server becomes master\n\(rc.logs())")
+            _ = takeover
+            var stayedValid = true
+            let watchUntil = ContinuousClock.now + .seconds(3)
+            while ContinuousClock.now < watchUntil {
+                if rc.cluster.entry("OBS", Self.metadata, "MDS.4.1")?.valid == false { stayedValid = false }
+                usleep(50_000)
+            }
+            #expect(stayedValid, "no mass expiry on failover\n\(rc.logs())")
+            // H2 then dies too: the new master expires it (after the start-up grace).
+            keepH2.set()
+            rc.cluster.agents["H2"]?.kill()
+            let gone = eventually(within: .seconds(10), every: .milliseconds(50)) {
+                rc.cluster.entry("OBS", Self.metadata, "MDS.4.1")?.valid == false
+            }
+            #expect(gone != nil, "the new master expires an agent lost after the takeover\n\(rc.logs())")
+        }
+
+        /// Route probing runs on the master, from the routes the agents announced to any
+        /// server: a route whose host stops answering turns invalid, and valid again.
+        @Test(.timeLimit(.minutes(2)))
+        func theMasterProbesRoutesAnnouncedToAnyServer() throws {
+            let rc = try RedundantCluster()
+            defer { rc.stopAll() }
+            let probing = ["--probe-interval-ms", "100", "--probe-misses", "3"]
+            try rc.startServer(0, extraArguments: probing)
+            let master = try #require(rc.waitForMaster())
+            try rc.startServer(1, extraArguments: probing)
+            let other = 1 - master
+            try rc.cluster.startAgent("OBS", server: rc.serverList(startingAt: master))
+            let probePort = try freeLoopbackPort()
+            let probed = try rc.cluster.startAgent(
+                "HOST5", server: rc.serverList(startingAt: other),
+                extraArguments: ["--route", "127.0.0.1", "--probe-port", "\(probePort)"])
+            #expect(rc.cluster.waitConnected(["OBS", "HOST5"]) != nil)
+            #expect(
+                eventually(within: .seconds(5)) { rc.cluster.entry("OBS", Self.routes, "HOST5.0")?.valid == true }
+                    != nil,
+                "the master puts the announced route\n\(rc.logs())")
+            probed.signal(SIGSTOP)
+            let stopped = ContinuousClock.now
+            let down = eventually(within: .seconds(5), every: .milliseconds(20)) {
+                rc.cluster.entry("OBS", Self.routes, "HOST5.0")?.valid == false
+            }
+            print(
+                "[redundancy] a stopped host's route invalid after \(milliseconds(ContinuousClock.now - stopped)) ms (3 misses at 100 ms)"
+            )
+            #expect(down != nil, "the master marks the silent route invalid\n\(rc.logs())")
+            probed.signal(SIGCONT)
+            #expect(
+                eventually(within: .seconds(5)) { rc.cluster.entry("OBS", Self.routes, "HOST5.0")?.valid == true }
+                    != nil,
+                "and valid again once it answers\n\(rc.logs())")
+        }
     }
 }

@@ -41,7 +41,9 @@ public final class RedundantCluster {
 
     /// Starts server `index` (name `S<index>`) and waits until it listens.
     @discardableResult
-    public func startServer(_ index: Int, logLevel: String = "info") throws -> ChildProcess {
+    public func startServer(_ index: Int, logLevel: String = "info", extraArguments: [String] = []) throws
+        -> ChildProcess
+    {
         let child = try ChildProcess(
             name: "server-S\(index)", executable: cluster.dsd,
             arguments: [
@@ -49,7 +51,7 @@ public final class RedundantCluster {
                 etcd.clientURLs.joined(separator: ","),
                 "--etcd-prefix", prefix, "--etcd-lease-ttl", "\(leaseTTL)", "--cluster-key", cluster.keyFile,
                 "--name", "S\(index)", "--log-level", logLevel,
-            ],
+            ] + extraArguments,
             logDirectory: cluster.dir.path)
         servers[index] = child
         serverLogs.append(child)

@@ -93,6 +93,7 @@ extension EtcdDirectoryEngine {
     func stepDown(reason: String) {
         guard election.isMaster else { return }
         election.masterRevision = nil
+        stopDuties()
         logger.warning("no longer master", metadata: ["reason": "\(reason)"])
     }
 
@@ -147,9 +148,10 @@ extension EtcdDirectoryEngine {
         }
     }
 
-    /// The singleton duties start: a backup whose primary became invalid while no server was
-    /// master is promoted now.
+    /// The singleton duties start (`startDuties`), and a backup whose primary became invalid
+    /// while no server was master is promoted now.
     private func becameMaster() {
+        startDuties()
         for table in directory.tableNames.compactMap({ directory.table(named: $0)?.id }) {
             for entry in directory.search(table: table, prefix: "") where !entry.valid {
                 for mutation in Promotion.decide(

@@ -9,6 +9,8 @@ struct EtcdOpening: Sendable {
     var epoch: UInt64
     var revision: Int64
     var directory: Directory
+    var agents: [String: AgentRecord]
+    var presence: [String: UInt64]
     /// Keys that are not what their place says, for the log.
     var unreadable: [String]
 
@@ -29,7 +31,8 @@ struct EtcdOpening: Sendable {
         continuous.continuousVersions = true
         let directory = try Directory(snapshot: contents.snapshot(at: version), settings: continuous)
         return EtcdOpening(
-            epoch: epoch, revision: listing.header.revision, directory: directory, unreadable: contents.unreadable)
+            epoch: epoch, revision: listing.header.revision, directory: directory, agents: contents.agents,
+            presence: contents.presence, unreadable: contents.unreadable)
     }
 }
 
@@ -146,6 +149,7 @@ extension EtcdDirectoryEngine {
     private func replace(with opening: EtcdOpening) -> Int64 {
         directory = opening.directory
         seen = opening.revision
+        replaceAgents(opening.agents, presence: opening.presence)
         for peer in peers.values { peer.resync(directory: directory) }
         afterAdvance()
         return seen
@@ -162,6 +166,7 @@ extension EtcdDirectoryEngine {
                 masterKeyGone = true
             }
             let version = Version(epoch: epoch, index: UInt64(run.revision))
+            agentEvents(run.events)
             switch EtcdChangeReader.read(run.events, revision: run.revision, epoch: epoch, layout: layout) {
             case .change(let change):
                 do throws(DirectoryError) {

@@ -58,6 +58,14 @@ final class EtcdDirectoryEngine: PeerHost {
     /// Guarded writes etcd refused because this server was no longer master.
     var deposedWrites = 0
     var stopping = false
+    /// Every agent's record and presence as etcd has them (all servers keep them, so a new
+    /// master starts from them).
+    var agentRecords: [String: AgentRecord] = [:]
+    var presence: [String: UInt64] = [:]
+    /// The agents connected to this server, by connection.
+    var hosted: [ObjectIdentifier: HostedAgent] = [:]
+    /// The singleton duties while this server is master.
+    var duties: MasterDuties?
 
     init(
         loop: any EventLoop, settings: ServerSettings, backend: EtcdBackend, logger: Logger, client: EtcdClient,
@@ -72,6 +80,8 @@ final class EtcdDirectoryEngine: PeerHost {
         self.epoch = opened.epoch
         self.directory = opened.directory
         self.seen = opened.revision
+        self.agentRecords = opened.agents
+        self.presence = opened.presence
     }
 
     var current: Version { Version(epoch: epoch, index: UInt64(max(0, seen))) }
@@ -87,6 +97,7 @@ final class EtcdDirectoryEngine: PeerHost {
         peers[id] = nil
         queues[id] = nil
         writers[id] = nil
+        hostedGone(id)
         deferredSyncs.removeAll { $0.peer == id }
     }
 
@@ -100,14 +111,6 @@ final class EtcdDirectoryEngine: PeerHost {
         }
         peer.sync(from: version, directory: directory, durable: directory.version)
     }
-
-    func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
-        logger.info("agent announced", metadata: ["host.id": "\(name)", "boot.id": "\(announce.bootID)"])
-    }
-
-    func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {}
-
-    func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {}
 
     func writable(_ peer: PeerConnection) {
         peer.drained(directory: directory, durable: directory.version)
@@ -248,6 +251,7 @@ final class EtcdDirectoryEngine: PeerHost {
     /// etcd committed the first write of `peer`'s queue at `revision`: it is answered once the
     /// watch has brought that revision into the copy.
     private func committed(_ peer: ObjectIdentifier, _ pending: Pending, _ write: EtcdWrite, revision: Int64) {
+        if case .put(let table, let entry) = write.mutation { hostedWrote(peer, table: table, entry: entry) }
         if let sequence = write.sequence, let writer = writers[peer] {
             writers[peer] = (writer.serial, sequence.next)
         }

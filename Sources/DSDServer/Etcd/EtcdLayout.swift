@@ -14,6 +14,8 @@ import DSDEtcd
 /// | `P entries/<id>/<key>` | `1` or `0` (valid) followed by the value |
 /// | `P master` | the elected master's name, bound to its etcd lease |
 /// | `P servers/<name>` | a server's presence, bound to its lease (also its watch barrier) |
+/// | `P agents/<host>` | the agent's boot id, routes and leases, JSON (`AgentRecord`) |
+/// | `P present/<host>` | the agent's current connection id, bound to its server's lease |
 /// | `P writers/<name>/<n>` | the last write of one peer of server `name`, bound to its lease |
 ///
 /// A version is `(epoch, revision)`: the etcd revision at which the change committed. Each
@@ -35,6 +37,11 @@ public struct EtcdLayout: Sendable, Hashable {
     /// The sequence key of one writer (a peer connection) of server `name`.
     func writerKey(_ name: String, _ serial: UInt64) -> [UInt8] { prefix + Array("writers/\(name)/\(serial)".utf8) }
 
+    var agentsPrefix: [UInt8] { prefix + Array("agents/".utf8) }
+    var presencePrefix: [UInt8] { prefix + Array("present/".utf8) }
+    func agentKey(_ host: String) -> [UInt8] { agentsPrefix + Array(host.utf8) }
+    func presenceKey(_ host: String) -> [UInt8] { presencePrefix + Array(host.utf8) }
+
     func tableKey(_ id: TableID) -> [UInt8] { tablesPrefix + Array(String(id.rawValue).utf8) }
     func entriesPrefix(_ id: TableID) -> [UInt8] { entriesPrefix + Array("\(id.rawValue)/".utf8) }
     func entryKey(_ id: TableID, _ key: String) -> [UInt8] { entriesPrefix(id) + Array(key.utf8) }
@@ -49,6 +56,10 @@ public struct EtcdLayout: Sendable, Hashable {
         case entry(TableID, key: String)
         case nextTableID
         case epoch
+        /// An agent's record (`AgentRecord`), kept across server and agent restarts.
+        case agent(host: String)
+        /// Which connection of which server an agent is on now; gone with that server.
+        case presence(host: String)
         /// Election, presence, anything else under the prefix: changes no table.
         case other
     }
@@ -59,6 +70,12 @@ public struct EtcdLayout: Sendable, Hashable {
         if rest.elementsEqual("epoch".utf8) { return .epoch }
         if rest.elementsEqual("next-table-id".utf8) { return .nextTableID }
         if let id = Self.suffix(of: rest, after: "tables/").flatMap(Self.tableID) { return .table(id) }
+        if let host = Self.suffix(of: rest, after: "agents/"), !host.isEmpty {
+            return .agent(host: String(decoding: host, as: UTF8.self))
+        }
+        if let host = Self.suffix(of: rest, after: "present/"), !host.isEmpty {
+            return .presence(host: String(decoding: host, as: UTF8.self))
+        }
         if let tail = Self.suffix(of: rest, after: "entries/"), let slash = tail.firstIndex(of: 0x2f),
             let id = Self.tableID(tail[..<slash]), slash < tail.endIndex
         {
@@ -95,6 +112,8 @@ struct EtcdListing: Sendable {
     var nextTableID: TableID?
     var names: [TableID: String] = [:]
     var entries: [TableID: [Entry]] = [:]
+    var agents: [String: AgentRecord] = [:]
+    var presence: [String: UInt64] = [:]
     /// Keys under the prefix that are not what their place says (logged, then ignored).
     var unreadable: [String] = []
 
@@ -111,6 +130,14 @@ struct EtcdListing: Sendable {
                 } else {
                     unreadable.append(String(decoding: kv.key, as: UTF8.self))
                 }
+            case .agent(let host):
+                if let record = AgentRecord(json: kv.value) {
+                    agents[host] = record
+                } else {
+                    unreadable.append(String(decoding: kv.key, as: UTF8.self))
+                }
+            case .presence(let host):
+                if let connection = EtcdLayout.decimal(kv.value) { presence[host] = connection }
             case .other: break
             }
         }

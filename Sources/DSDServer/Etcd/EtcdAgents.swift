@@ -1,0 +1,367 @@
+import DSDCore
+import DSDEtcd
+import DSDWire
+import FoundationEssentials
+import Logging
+import NIOCore
+
+/// What etcd keeps of one agent (`P agents/<host>`): who it is, which routes it probes on, and
+/// which heartbeated entries it watches over. Written by the server the agent is connected
+/// to; read by the master, which decides agent loss and probes routes from it.
+struct AgentRecord: Codable, Hashable, Sendable {
+    struct Lease: Codable, Hashable, Sendable {
+        var table: UInt32
+        var key: String
+        var timeMaxMillis: UInt64
+        /// The entry's value when leased, following the agent's own later writes.
+        var value: String
+    }
+
+    struct Route: Codable, Hashable, Sendable {
+        var index: UInt32
+        var address: String
+    }
+
+    var bootID: UInt64
+    var probePort: UInt16
+    var routes: [Route]
+    var leases: [Lease]
+
+    init(bootID: UInt64, probePort: UInt16, routes: [Route], leases: [Lease]) {
+        self.bootID = bootID
+        self.probePort = probePort
+        self.routes = routes
+        self.leases = leases
+    }
+
+    init?(json: [UInt8]) {
+        guard let record = try? JSONDecoder().decode(AgentRecord.self, from: Data(json)) else { return nil }
+        self = record
+    }
+
+    var json: [UInt8] { (try? Array(JSONEncoder().encode(self))) ?? [] }
+
+    var announce: Announce {
+        Announce(
+            bootID: bootID, probePort: probePort,
+            routes: routes.map { RouteAnnouncement(index: $0.index, address: $0.address) })
+    }
+
+    var persisted: AgentLiveness.PersistedAgent {
+        .init(
+            host: "", bootID: bootID,
+            leases: leases.map {
+                .init(
+                    table: TableID($0.table), key: $0.key, timeMax: .milliseconds(Int64(clamping: $0.timeMaxMillis)),
+                    value: $0.value)
+            })
+    }
+}
+
+/// An agent connected to this server: its connection id (published as its presence) and the
+/// record this server keeps up to date in etcd.
+struct HostedAgent {
+    var host: String
+    var connection: UInt64
+    var record: AgentRecord
+    /// A write of the record is in flight; `dirty` asks for another after it.
+    var writing = false
+    var dirty = false
+}
+
+/// The singleton duties of the master: lost-agent expiry and route probing, fed by the agents'
+/// records and presence as etcd has them, so any server can take them over.
+struct MasterDuties {
+    var liveness: AgentLiveness
+    var timer: Scheduled<Void>?
+    var prober: RouteProber?
+}
+
+// MARK: Every server: the agents connected to it
+
+extension EtcdDirectoryEngine {
+    func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
+        let id = ObjectIdentifier(peer)
+        // Leases the agent held before (this boot) carry over; it re-leases them anyway.
+        let previous = agentRecords[name].flatMap { $0.bootID == announce.bootID ? $0.leases : nil } ?? []
+        let record = AgentRecord(
+            bootID: announce.bootID, probePort: announce.probePort,
+            routes: announce.routes.map { .init(index: $0.index, address: $0.address) }, leases: previous)
+        hosted[id] = HostedAgent(host: name, connection: UInt64.random(in: 1...UInt64.max), record: record)
+        logger.info(
+            "agent announced",
+            metadata: [
+                "host.id": "\(name)", "boot.id": "\(announce.bootID)",
+                "routes": "\(announce.routes.map { "\($0.index)=\($0.address)" }.joined(separator: ","))",
+            ])
+        writeRecord(id, withPresence: true)
+    }
+
+    func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {
+        let id = ObjectIdentifier(peer)
+        guard var agent = hosted[id], let entry = directory.entry(table: table, key: key) else { return }
+        let lease = AgentRecord.Lease(table: table.rawValue, key: key, timeMaxMillis: timeMaxMillis, value: entry.value)
+        agent.record.leases.removeAll { $0.table == table.rawValue && $0.key == key }
+        agent.record.leases.append(lease)
+        hosted[id] = agent
+        writeRecord(id, withPresence: false)
+    }
+
+    func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {
+        let id = ObjectIdentifier(peer)
+        guard var agent = hosted[id] else { return }
+        let before = agent.record.leases.count
+        agent.record.leases.removeAll { $0.table == table.rawValue && $0.key == key }
+        guard agent.record.leases.count != before else { return }
+        hosted[id] = agent
+        writeRecord(id, withPresence: false)
+    }
+
+    /// A write of `peer` committed: a lease its host holds on the entry follows the value.
+    func hostedWrote(_ peer: ObjectIdentifier, table: TableID, entry: Entry) {
+        guard var agent = hosted[peer],
+            let index = agent.record.leases.firstIndex(where: { $0.table == table.rawValue && $0.key == entry.key }),
+            agent.record.leases[index].value != entry.value
+        else { return }
+        agent.record.leases[index].value = entry.value
+        hosted[peer] = agent
+        writeRecord(peer, withPresence: false)
+    }
+
+    /// The agent's connection closed: its presence goes, unless it is already on another
+    /// connection (of this or another server). The record stays.
+    func hostedGone(_ peer: ObjectIdentifier) {
+        guard let agent = hosted.removeValue(forKey: peer) else { return }
+        let key = layout.presenceKey(agent.host)
+        let client = self.client
+        Task {
+            _ = try? await client.txn(
+                [Compare(key: key, .value(Array(String(agent.connection).utf8)), .equal)],
+                success: [.delete(.key(key))], resendUnanswered: true)
+        }
+    }
+
+    /// Writes the agent's record (and its presence, on a new connection); one write per agent
+    /// at a time, the latest state last.
+    private func writeRecord(_ peer: ObjectIdentifier, withPresence: Bool) {
+        guard var agent = hosted[peer] else { return }
+        guard !agent.writing else {
+            hosted[peer]?.dirty = true
+            return
+        }
+        guard let lease = election.lease else {
+            // Before this server holds a lease there is no presence to bind; retry shortly.
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            loop.scheduleTask(in: .milliseconds(100)) { bound.value.writeRecord(peer, withPresence: withPresence) }
+            return
+        }
+        agent.writing = true
+        agent.dirty = false
+        hosted[peer] = agent
+        var operations: [TxnOperation] = [.put(key: layout.agentKey(agent.host), value: agent.record.json)]
+        if withPresence {
+            operations.append(
+                .put(key: layout.presenceKey(agent.host), value: Array(String(agent.connection).utf8), lease: lease))
+        }
+        let client = self.client
+        let loop = self.loop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let host = agent.host
+        Task {
+            let written: Bool
+            do {
+                _ = try await client.txn([], success: operations, resendUnanswered: true)
+                written = true
+            } catch {
+                written = false
+                bound.value.logger.warning(
+                    "cannot store an agent's record in etcd; trying again",
+                    metadata: ["host.id": "\(host)", "error": "\(error)"])
+            }
+            loop.execute {
+                let engine = bound.value
+                guard var agent = engine.hosted[peer] else { return }
+                agent.writing = false
+                engine.hosted[peer] = agent
+                if !written {
+                    loop.scheduleTask(in: .milliseconds(250)) {
+                        bound.value.writeRecord(peer, withPresence: withPresence)
+                    }
+                } else if agent.dirty {
+                    engine.writeRecord(peer, withPresence: false)
+                }
+            }
+        }
+    }
+}
+
+// MARK: Every server: the records as etcd has them; the master acts on them
+
+extension EtcdDirectoryEngine {
+    /// Records and presence changed at one revision: records first (a new connection writes
+    /// both, and the presence needs the record's boot id).
+    func agentEvents(_ events: [DSDEtcd.WatchEvent]) {
+        for event in events {
+            guard case .agent(let host) = layout.classify(event.kv.key) else { continue }
+            let old = agentRecords[host]
+            let new = event.kind == .put ? AgentRecord(json: event.kv.value) : nil
+            agentRecords[host] = new
+            if duties != nil { recordChanged(host, from: old, to: new) }
+        }
+        for event in events {
+            guard case .presence(let host) = layout.classify(event.kv.key) else { continue }
+            let old = presence[host]
+            let new = event.kind == .put ? EtcdLayout.decimal(event.kv.value) : nil
+            presence[host] = new
+            if duties != nil { presenceChanged(host, from: old, to: new) }
+        }
+    }
+
+    /// A relist replaced everything: a master starts its duties over from the new state.
+    func replaceAgents(_ records: [String: AgentRecord], presence: [String: UInt64]) {
+        agentRecords = records
+        self.presence = presence
+        if duties != nil {
+            stopDuties()
+            startDuties()
+        }
+    }
+
+    static func livenessNow() -> Instant { Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds) }
+
+    /// Becoming master: every known lease gets the grace of a start (no mass expiry on
+    /// failover), every present agent counts as connected, and route probing starts.
+    func startDuties() {
+        var liveness = AgentLiveness(settings: settings.liveness)
+        let now = Self.livenessNow()
+        var directives = liveness.onStart(
+            now: now,
+            restoring: agentRecords.map { host, record in
+                var agent = record.persisted
+                agent.host = host
+                return agent
+            })
+        for (host, connection) in presence {
+            guard let record = agentRecords[host] else { continue }
+            directives += liveness.onConnected(host: host, bootID: record.bootID, connection: connection, now: now)
+        }
+        duties = MasterDuties(liveness: liveness)
+        carryOut(directives)
+        logger.info(
+            "master duties started: lost-agent expiry and route probing",
+            metadata: [
+                "agents": "\(agentRecords.count)", "present": "\(presence.count)", "leases": "\(liveness.leaseCount)",
+            ])
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        RouteProber.start(engine: self).whenComplete { result in
+            let engine = bound.value
+            guard case .success(let prober) = result else {
+                engine.logger.error("cannot start route probing")
+                return
+            }
+            guard engine.duties != nil else {
+                prober.stop()
+                return
+            }
+            engine.duties?.prober = prober
+            for (host, connection) in engine.presence {
+                if let record = engine.agentRecords[host] {
+                    prober.announced(owner: connection, host: host, record.announce)
+                }
+            }
+        }
+    }
+
+    func stopDuties() {
+        duties?.timer?.cancel()
+        duties?.prober?.stop()
+        duties = nil
+    }
+
+    private func recordChanged(_ host: String, from old: AgentRecord?, to new: AgentRecord?) {
+        guard var liveness = duties?.liveness else { return }
+        let now = Self.livenessNow()
+        let connection = presence[host] ?? 0
+        var directives: [AgentLivenessDirective] = []
+        let before = Dictionary((old?.leases ?? []).map { ("\($0.table)/\($0.key)", $0) }, uniquingKeysWith: { $1 })
+        let after = Dictionary((new?.leases ?? []).map { ("\($0.table)/\($0.key)", $0) }, uniquingKeysWith: { $1 })
+        if old?.bootID == new?.bootID || old == nil {
+            for (ref, lease) in after {
+                let table = TableID(lease.table)
+                if let earlier = before[ref], earlier.timeMaxMillis == lease.timeMaxMillis {
+                    if earlier.value != lease.value {
+                        liveness.onWrite(host: host, table: table, key: lease.key, value: lease.value)
+                    }
+                    continue
+                }
+                directives += liveness.onLease(
+                    host: host, connection: connection, table: table, key: lease.key,
+                    timeMax: .milliseconds(Int64(clamping: lease.timeMaxMillis)), value: lease.value, now: now)
+            }
+            for (ref, lease) in before where after[ref] == nil {
+                directives += liveness.onUnlease(
+                    host: host, connection: connection, table: TableID(lease.table), key: lease.key, now: now)
+            }
+        }
+        duties?.liveness = liveness
+        carryOut(directives)
+        if let new, let connection = presence[host], old?.routes != new.routes || old?.probePort != new.probePort {
+            duties?.prober?.announced(owner: connection, host: host, new.announce)
+        }
+    }
+
+    private func presenceChanged(_ host: String, from old: UInt64?, to new: UInt64?) {
+        guard var liveness = duties?.liveness else { return }
+        let now = Self.livenessNow()
+        var directives: [AgentLivenessDirective] = []
+        if let new, let record = agentRecords[host] {
+            directives += liveness.onConnected(host: host, bootID: record.bootID, connection: new, now: now)
+            // The leases the record holds belong to this connection now.
+            for lease in record.leases {
+                directives += liveness.onLease(
+                    host: host, connection: new, table: TableID(lease.table), key: lease.key,
+                    timeMax: .milliseconds(Int64(clamping: lease.timeMaxMillis)), value: lease.value, now: now)
+            }
+            duties?.prober?.announced(owner: new, host: host, record.announce)
+        } else if let old {
+            directives += liveness.onDisconnected(host: host, connection: old, now: now)
+            duties?.prober?.connectionGone(old, host: host)
+        }
+        duties?.liveness = liveness
+        carryOut(directives)
+    }
+
+    private func livenessTick() {
+        guard var liveness = duties?.liveness else { return }
+        duties?.timer = nil
+        let directives = liveness.onTick(now: Self.livenessNow())
+        duties?.liveness = liveness
+        carryOut(directives)
+    }
+
+    private func carryOut(_ directives: [AgentLivenessDirective]) {
+        for directive in directives {
+            switch directive {
+            case .armTimer(let at):
+                duties?.timer?.cancel()
+                let now = Self.livenessNow()
+                let delay = at > now ? at - now : .zero
+                let bound = NIOLoopBound(self, eventLoop: loop)
+                duties?.timer = loop.scheduleTask(in: TimeAmount(delay)) { bound.value.livenessTick() }
+            case .markInvalid(let table, let key, let value):
+                guard var entry = directory.entry(table: table, key: key), entry.valid, entry.value == value else {
+                    continue
+                }
+                entry.valid = false
+                logger.notice(
+                    "agent lost; marking its heartbeated entry invalid",
+                    metadata: ["table.id": "\(table)", "key": "\(key)"])
+                commitDerived(.put(table, entry))
+            }
+        }
+    }
+}
+
+extension EtcdDirectoryEngine: RouteProberHost {
+    func currentEntry(table: TableID, key: String) -> Entry? { directory.entry(table: table, key: key) }
+}
