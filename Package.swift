@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "DSDIntegrationTests",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDClient", "DSDTestSupport",
+                "DSDCore", "DSDWire", "DSDClient", "DSDTestSupport", "DSDEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

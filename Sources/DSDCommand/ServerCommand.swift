@@ -40,6 +40,10 @@ struct ServerCommand: AsyncParsableCommand {
     var etcdPrefix = "/dsd/"
     @Option(name: .long, help: "TTL in seconds of this server's etcd lease (a dead master is replaced within it).")
     var etcdLeaseTtl: Int64 = 5
+    @Option(
+        name: .long,
+        help: "With --etcd: file keeping this server's copy between runs, so a restart reads only what changed since.")
+    var cache: String?
     @Option(name: .long, help: "File holding the cluster key (hex); see `dsd keygen`.")
     var clusterKey: String
     @Option(name: .long, help: "This directory's name, shown to peers.")
@@ -68,7 +72,7 @@ struct ServerCommand: AsyncParsableCommand {
                     "--etcd-lease-ttl \(etcdLeaseTtl): expected 2 to 3600 seconds (etcd's minimum is 2)")
             }
         case (.some, nil):
-            break
+            if cache != nil { throw ValidationError("--cache goes with --etcd; with --data the log is the copy") }
         }
     }
 
@@ -81,7 +85,8 @@ struct ServerCommand: AsyncParsableCommand {
         settings.routeProbing = liveness.routes
         settings.liveness = liveness.agents
         if let etcd, let endpoints = EtcdEndpoint.list(etcd) {
-            settings.etcd = EtcdBackend(endpoints: endpoints, prefix: etcdPrefix, leaseTTL: etcdLeaseTtl)
+            settings.etcd = EtcdBackend(
+                endpoints: endpoints, prefix: etcdPrefix, leaseTTL: etcdLeaseTtl, cachePath: cache)
         }
         let server = DirectoryServer(settings: settings, logger: logger)
         _ = try await startServer(server, listen: listen, data: data ?? "", etcd: etcd)

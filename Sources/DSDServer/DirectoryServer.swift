@@ -91,13 +91,27 @@ public final class DirectoryServer: Service, Sendable {
         let client = EtcdClient(endpoints: etcd.endpoints, settings: etcd.client, group: group)
         let layout = EtcdLayout(prefix: etcd.prefix)
         let newEpoch = UInt64(max(1, Date().timeIntervalSince1970 - 1_735_689_600))
-        let opening = try await EtcdOpening.read(
-            client: client, layout: layout, settings: settings.directory, newEpoch: newEpoch)
+        let opening: EtcdOpening
+        let epoch = try await EtcdOpening.epoch(client: client, layout: layout, newEpoch: newEpoch)
+        if let path = etcd.cachePath,
+            let cached = EtcdOpening.cached(at: path, epoch: epoch, settings: settings.directory, logger: logger)
+        {
+            opening = cached
+            logger.info(
+                "directory read from the cache; etcd's changes since follow by watch",
+                metadata: [
+                    "revision": "\(cached.revision)", "entries": "\(cached.directory.entryCount)", "cache": "\(path)",
+                ])
+        } else {
+            opening = try await EtcdOpening.read(
+                client: client, layout: layout, settings: settings.directory, newEpoch: newEpoch)
+            logger.info("directory listed from etcd (the whole prefix)", metadata: ["revision": "\(opening.revision)"])
+        }
         for key in opening.unreadable {
             logger.warning("ignoring a key under the prefix that is no directory entry", metadata: ["key": "\(key)"])
         }
         logger.info(
-            "directory read from etcd",
+            "directory opened on etcd",
             metadata: [
                 "version": "\(opening.directory.version)", "tables": "\(opening.directory.tableCount)",
                 "entries": "\(opening.directory.entryCount)", "etcd": "\(etcd.endpoints.map(\.description))",
@@ -111,6 +125,7 @@ public final class DirectoryServer: Service, Sendable {
                 loop: loop, settings: settings, backend: etcd, logger: logger, client: client, opened: opening)
             engine.startWatch()
             engine.startElection()
+            engine.startCaching()
             return NIOLoopBound(engine, eventLoop: loop)
         }.get()
         let channel = try await listen(engine: engine)

@@ -1,5 +1,6 @@
 import DSDClient
 import DSDCore
+import DSDEtcd
 import DSDTestSupport
 import Foundation
 import Synchronization
@@ -434,6 +435,99 @@ extension Integration {
                 eventually(within: .seconds(5)) { rc.cluster.entry("OBS", Self.routes, "HOST5.0")?.valid == true }
                     != nil,
                 "and valid again once it answers\n\(rc.logs())")
+        }
+
+        /// A master paused past its lease (SIGSTOP) is replaced; resumed, it commits nothing
+        /// (etcd refuses its guarded writes) and rejoins as a backup.
+        @Test(.timeLimit(.minutes(2)))
+        func aMasterPausedPastItsLeaseCommitsNothing() throws {
+            let rc = try RedundantCluster()
+            defer { rc.stopAll() }
+            try rc.startServer(0)
+            let master = try #require(rc.waitForMaster())
+            try rc.startServer(1)
+            let other = 1 - master
+            try rc.cluster.startAgent("OBS", server: rc.serverList(startingAt: other))
+            #expect(rc.cluster.waitConnected(["OBS"]) != nil)
+            let observer = try rc.cluster.client("OBS")
+            for (key, value) in [("MDS.5.1", "HOST9:1"), ("MDS.5.2", "HOST8:1"), ("MDS.5", "HOST9:1")] {
+                try observer.put(table: Self.metadata, entry: Entry(key: key, value: value))
+            }
+            let paused = try #require(rc.servers[master])
+            paused.signal(SIGSTOP)
+            let tookOver = eventually(within: .seconds(6)) {
+                rc.servers[other]?.stderr.contains("became master") ?? false
+            }
+            #expect(tookOver != nil, "the other server is elected while the master is paused\n\(rc.logs())")
+            // A primary fails meanwhile: the new master promotes the backup.
+            try observer.put(table: Self.metadata, entry: Entry(key: "MDS.5.1", value: "HOST9:1", valid: false))
+            #expect(
+                eventually(within: .seconds(3)) { rc.cluster.entry("OBS", Self.metadata, "MDS.5")?.value == "HOST8:1" }
+                    != nil,
+                "promoted by the new master\n\(rc.logs())")
+            let before = paused.stderr.count
+            let versionBefore = rc.cluster.status("OBS")["version"]
+            paused.signal(SIGCONT)
+            let rejoined = eventually(within: .seconds(5)) {
+                let after = paused.stderr.dropFirst(before)
+                return after.contains("no longer master") && after.contains("another server is master")
+            }
+            #expect(rejoined != nil, "the resumed server steps down and rejoins as a backup\n\(rc.logs())")
+            usleep(500_000)
+            let after = String(paused.stderr.dropFirst(before))
+            #expect(!after.contains("derived write committed"), "the deposed master committed nothing:\n\(after)")
+            let refused = after.components(separatedBy: "etcd refused a write of this server as master").count - 1
+            print(
+                "[redundancy] a master resumed after its lease expired: \(refused) guarded writes refused by etcd, none committed"
+            )
+            #expect(rc.cluster.status("OBS")["version"] == versionBefore, "nothing changed after the resume")
+            #expect(rc.cluster.entry("OBS", Self.metadata, "MDS.5")?.value == "HOST8:1")
+        }
+
+        /// A server restarted with its cache reads only what changed since (a watch from the
+        /// cached revision), not the whole prefix; after a compaction of that revision it
+        /// lists instead. Either way it serves the whole directory.
+        @Test(.timeLimit(.minutes(2)))
+        func aRestartedServerResumesFromItsCache() async throws {
+            let rc = try RedundantCluster()
+            defer { rc.stopAll() }
+            let cache = ["--cache", rc.cluster.dir.file("S0.cache")]
+            try rc.startServer(0, extraArguments: cache)
+            try rc.startServer(1)
+            try rc.cluster.startAgent("A", server: rc.serverList(startingAt: 1))
+            #expect(rc.cluster.waitConnected(["A"]) != nil)
+            let writer = try rc.cluster.client("A")
+            for i in 0..<10 { try writer.put(table: testTable, entry: Entry(key: "K\(i)", value: "v")) }
+
+            let first = try #require(rc.servers[0])
+            first.signal(SIGTERM)
+            #expect(first.waitForExit(within: .seconds(10)), "a clean stop")
+            for i in 0..<10 { try writer.put(table: testTable, entry: Entry(key: "L\(i)", value: "v")) }
+            let second = try rc.startServer(0, extraArguments: cache)
+            #expect(second.stderr.contains("directory read from the cache"), "\(second.stderr)")
+            #expect(!second.stderr.contains("directory listed from etcd"), "no full relist")
+            try rc.cluster.startAgent("B", server: rc.serverList(startingAt: 0))
+            #expect(rc.cluster.waitConnected(["B"]) != nil)
+            #expect(rc.cluster.status("B")["directory"] == "127.0.0.1:\(rc.serverPorts[0])")
+            #expect(
+                eventually(within: .seconds(5)) { rc.cluster.entry("B", testTable, "L9") != nil } != nil,
+                "the changes made while it was down came by watch\n\(rc.logs())")
+            #expect(rc.cluster.entry("B", testTable, "K0") != nil)
+
+            // Stopped again, and etcd compacts past the cached revision: it lists instead.
+            second.signal(SIGTERM)
+            #expect(second.waitForExit(within: .seconds(10)))
+            try writer.put(table: testTable, entry: Entry(key: "M0", value: "v"))
+            let etcd = EtcdClient(endpoints: rc.etcd.clientURLs.compactMap(EtcdEndpoint.init(url:)))
+            let current = try await etcd.range(RangeRequest(.key("/"))).header.revision
+            try await etcd.compact(revision: current)
+            let third = try rc.startServer(0, extraArguments: cache)
+            #expect(
+                eventually(within: .seconds(5)) { third.stderr.contains("reading the directory again") } != nil,
+                "a compacted revision makes it list\n\(third.stderr)")
+            #expect(
+                eventually(within: .seconds(5)) { rc.cluster.entry("B", testTable, "M0") != nil } != nil,
+                "B, back on the restarted server, has everything\n\(rc.logs())")
         }
     }
 }

@@ -15,11 +15,14 @@ public struct EtcdBackend: Sendable {
     /// How long a write waits for the watch to bring back its own change before the writer
     /// hears that its outcome is unknown.
     public var applyTimeout: Duration
+    /// Where this server keeps its copy between runs (`EtcdCache`); nil: list etcd at start.
+    public var cachePath: String?
 
     public init(
         endpoints: [EtcdEndpoint], prefix: String = "/dsd/", client: EtcdSettings = .default, leaseTTL: Int64 = 5,
-        applyTimeout: Duration = .seconds(3)
+        applyTimeout: Duration = .seconds(3), cachePath: String? = nil
     ) {
+        self.cachePath = cachePath
         self.endpoints = endpoints
         self.prefix = prefix
         self.client = client

@@ -219,6 +219,7 @@ extension EtcdDirectoryEngine {
             let value = engine.value
             value.stopping = true
             value.stepDown(reason: "shutting down")
+            value.writeCache(wait: true)
             return value.election.lease
         }.get()
         guard let lease else { return }

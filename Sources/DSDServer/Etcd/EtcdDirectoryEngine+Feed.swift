@@ -14,18 +14,27 @@ struct EtcdOpening: Sendable {
     /// Keys that are not what their place says, for the log.
     var unreadable: [String]
 
+    /// The history's epoch, created on first use (`newEpoch`).
+    static func epoch(client: EtcdClient, layout: EtcdLayout, newEpoch: UInt64) async throws -> UInt64 {
+        let created = try await client.txn(
+            [.absent(layout.epochKey)], success: [.put(key: layout.epochKey, value: Array(String(newEpoch).utf8))],
+            failure: [.range(RangeRequest(.key(layout.epochKey)))], resendUnanswered: true)
+        if created.succeeded { return newEpoch }
+        guard case .range(let range)? = created.answers.first, let kv = range.kvs.first,
+            let epoch = EtcdLayout.decimal(kv.value)
+        else {
+            throw EtcdStartError.badEpoch(key: String(decoding: layout.epochKey, as: UTF8.self))
+        }
+        return epoch
+    }
+
     /// Reads (creating on first use) the epoch, then lists the whole prefix in one range.
     static func read(
         client: EtcdClient, layout: EtcdLayout, settings: Directory.Settings, newEpoch: UInt64
     ) async throws -> EtcdOpening {
-        let created = try await client.txn(
-            [.absent(layout.epochKey)], success: [.put(key: layout.epochKey, value: Array(String(newEpoch).utf8))],
-            failure: [.range(RangeRequest(.key(layout.epochKey)))])
+        let epoch = try await Self.epoch(client: client, layout: layout, newEpoch: newEpoch)
         let listing = try await client.range(RangeRequest(.prefix(layout.prefix)))
         var contents = EtcdListing(listing.kvs, layout: layout)
-        guard let epoch = created.succeeded ? newEpoch : contents.epoch else {
-            throw EtcdStartError.badEpoch(key: String(decoding: layout.epochKey, as: UTF8.self))
-        }
         let version = Version(epoch: epoch, index: UInt64(listing.header.revision))
         var continuous = settings
         continuous.continuousVersions = true

@@ -66,6 +66,9 @@ final class EtcdDirectoryEngine: PeerHost {
     var hosted: [ObjectIdentifier: HostedAgent] = [:]
     /// The singleton duties while this server is master.
     var duties: MasterDuties?
+    /// The revision the cache file holds, and whether a write of it is running.
+    var cachedRevision: Int64 = 0
+    var cacheWriting = false
 
     init(
         loop: any EventLoop, settings: ServerSettings, backend: EtcdBackend, logger: Logger, client: EtcdClient,
