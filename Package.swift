@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "DSDBench",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDClient", "DSDServer", "DSDAgent",
+                "DSDCore", "DSDWire", "DSDClient", "DSDServer", "DSDAgent", "DSDEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -52,6 +52,9 @@ final class AgentEngine {
     /// How often the same connection failure is logged again.
     static let failureLogInterval: Duration = .seconds(30)
     private(set) var changesReceived = 0
+    /// The directory's answer to the last write that it could not commit (`unavailable`:
+    /// its log failed, or etcd has no quorum), until a write commits again; `status` shows it.
+    private(set) var lastCommitFailure: (message: String, at: Instant)?
 
     init(loop: any EventLoop, group: any EventLoopGroup, settings: AgentSettings, replica: Replica, logger: Logger) {
         self.loop = loop
@@ -150,12 +153,16 @@ final class AgentEngine {
         waiting.timeout.cancel()
         switch result {
         case .ok(let version):
+            lastCommitFailure = nil
             if replica.version >= version {
                 waiting.promise.succeed(version)
             } else {
                 awaitingReplica.append((version, waiting.promise))
             }
         case .failed(let code, let message):
+            if code == .unavailable || code == .timeout {
+                lastCommitFailure = (message, lastCommitFailure?.at ?? Self.now())
+            }
             waiting.promise.fail(AgentError.rejected(code, message))
         }
     }
@@ -211,6 +218,10 @@ final class AgentEngine {
         case .stopped: notConnected(since: Self.now())
         }
         add("last_error", session.lastFailure.map(\.description) ?? "none")
+        add(
+            "writes",
+            lastCommitFailure.map { "failing since \(wallClock($0.at).utcTimestamp): \($0.message.prefix(600))" }
+                ?? "committing")
         add("version", "\(directory.version)")
         add("tables", "\(directory.tableCount)")
         add("entries", "\(directory.entryCount)")

@@ -20,6 +20,9 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
         self.engine = engine
     }
 
+    /// An error is being reported; the connection closes.
+    private var failing = false
+
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -29,8 +32,12 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Once: an error frame that cannot be encoded either must not come back here.
+        guard !failing else { return }
+        failing = true
         if let wire = error as? WireError {
-            context.writeAndFlush(wrapOutboundOut(.error(wire.code, message: "\(wire)")), promise: nil)
+            let message = String("\(wire)".prefix(200))
+            context.writeAndFlush(wrapOutboundOut(.error(wire.code, message: message)), promise: nil)
         }
         context.close(promise: nil)
     }

@@ -101,10 +101,10 @@ final class Cluster {
         }
     }
 
-    /// An in-process agent connected to the server and synced.
-    func startAgent(host: String) throws -> Agent {
+    /// An in-process agent connected to the server (or to `servers`, in order) and synced.
+    func startAgent(host: String, servers: [AgentSettings.Endpoint]? = nil) throws -> Agent {
         let settings = AgentSettings(
-            servers: [.init(host: "127.0.0.1", port: port)], hostName: host, clusterKey: key,
+            servers: servers ?? [.init(host: "127.0.0.1", port: port)], hostName: host, clusterKey: key,
             socketPath: scratch.file("\(host).sock"))
         var logger = Logger(label: "dsd-bench.agent.\(host)")
         logger.logLevel = .error

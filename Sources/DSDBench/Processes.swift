@@ -41,6 +41,13 @@ final class ChildProcess: Sendable {
         process.waitUntilExit()
     }
 
+    /// SIGKILL, and wait until it is gone.
+    func killNow() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// The tail of the process's log, for error messages.
     func logTail(lines: Int = 10) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

@@ -10,11 +10,14 @@
 /// - rss: resident memory of the directory and of agents holding 10,000 and 100,000 entries.
 /// - detection: heartbeat deadline → the entry seen invalid on another agent.
 /// - fuse: the `/dsd` mount of real agents: reads vs tmpfs, `cat`, write → remote inotify.
+/// - redundancy: the directory on etcd: write latency next to etcd's own put and the log,
+///   and the interruption a master SIGKILL causes.
 import Dispatch
 import Foundation
 
 let usage = """
-    usage: dsd-bench [all|propagation|wire|rss|detection|fuse] [--puts N] [--entries N,N…] [--dsd PATH]
+    usage: dsd-bench [all|propagation|wire|rss|detection|fuse|redundancy] [--puts N] [--entries N,N…] [--kills N]
+                     [--dsd PATH]
 
       all            every benchmark below (what `make bench` runs)
       propagation    put on agent A → applied on agent B, p50/p99/max, 1, 10 and 100 agents
@@ -22,9 +25,12 @@ let usage = """
       rss            VmRSS of `dsd server` and `dsd agent` with 10,000 and 100,000 entries
       detection      heartbeat deadline → invalid on another agent, p50/p99/max over 50 trials
       fuse           /dsd mounts of two agents: open+read+close and cat vs tmpfs, write → remote inotify
+      redundancy     dsd on a 3-member etcd: put latency vs etcd's own put and the log; master SIGKILL → writes
+                     and promotion again, p50/p99
 
       --puts N             measured puts per propagation setup and per wire case (default 1000)
       --entries N,N…       entry counts for rss (default 10000,100000)
+      --kills N            master SIGKILLs in the redundancy benchmark (default 20)
       --dsd PATH           the `dsd` executable to run (default: the one next to dsd-bench)
     """
 
@@ -32,13 +38,14 @@ struct Options {
     var command = "all"
     var puts = 1000
     var entries = [10_000, 100_000]
+    var kills = 20
     var dsd: String?
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             switch argument {
-            case "all", "propagation", "wire", "rss", "detection", "fuse":
+            case "all", "propagation", "wire", "rss", "detection", "fuse", "redundancy":
                 command = argument
             case "--puts":
                 guard let value = rest.popFirst().flatMap(Int.init), value > 0 else {
@@ -51,6 +58,11 @@ struct Options {
                     throw BenchError("--entries needs increasing positive numbers, e.g. 10000,100000")
                 }
                 entries = values
+            case "--kills":
+                guard let value = rest.popFirst().flatMap(Int.init), value > 0 else {
+                    throw BenchError("--kills needs a positive number")
+                }
+                kills = value
             case "--dsd":
                 guard let path = rest.popFirst() else { throw BenchError("--dsd needs a path") }
                 dsd = path
@@ -89,6 +101,11 @@ func runBenchmarks(_ options: Options, children: ChildProcesses, scratch: Scratc
     if options.command == "all" || options.command == "fuse" {
         let bench = FuseBench(dsd: dsd, scratch: scratch, children: children)
         FuseBench.print(try bench.run(), iterations: bench.iterations, catRuns: bench.catRuns, writes: bench.writes)
+    }
+    if options.command == "all" || options.command == "redundancy" {
+        let bench = RedundancyBench(
+            dsd: dsd, scratch: scratch, children: children, puts: options.puts, kills: options.kills)
+        RedundancyBench.print(try bench.run())
     }
     print("\ndsd-bench: done in \(Format.seconds(ContinuousClock.now - started)), load average \(loadAverage())")
 }

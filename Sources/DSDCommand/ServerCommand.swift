@@ -19,7 +19,7 @@ struct ServerCommand: AsyncParsableCommand {
             Every change is in the write-ahead log under --data before it is acknowledged.
 
             Redundant (any number of servers on one etcd cluster, all serving agents):
-              dsd server --listen 10.0.0.1:7400 --cluster-key /etc/dsd/cluster.key \
+              dsd server --listen 10.0.0.1:7400 --cluster-key /etc/dsd/cluster.key \\
                          --etcd http://h1:2379,http://h2:2379,http://h3:2379
             Agents then take --server with every dsd server. Every change is committed in
             etcd before it is acknowledged; one server at a time is master and runs the

@@ -6,7 +6,17 @@ extension EtcdError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .unavailable(let operation, let attempts):
-            let each = attempts.map { "\($0.endpoint): \($0.failure)" }.joined(separator: "; ")
+            // One phrase per member: its last failure, and how often it was tried.
+            var order: [EtcdEndpoint] = []
+            var last: [EtcdEndpoint: (failure: Failure, count: Int)] = [:]
+            for attempt in attempts {
+                if last[attempt.endpoint] == nil { order.append(attempt.endpoint) }
+                last[attempt.endpoint] = (attempt.failure, (last[attempt.endpoint]?.count ?? 0) + 1)
+            }
+            let each = order.map { endpoint in
+                let (failure, count) = last[endpoint]!
+                return "\(endpoint): \(failure)" + (count > 1 ? ", \(count) attempts" : "")
+            }.joined(separator: "; ")
             let tail = outcomeUnknown ? "; the \(operation) may have been applied" : ""
             return "etcd is unavailable: the \(operation) failed at every member tried (\(each))\(tail)"
         case .rejected(let operation, let endpoint, let rejection):

@@ -64,6 +64,18 @@ public enum EtcdError: Error, Sendable, Hashable {
         }
     }
 
+    /// Some attempt was sent and not answered: a write may have been applied, whatever the
+    /// later attempts said (for a call that resends, `EtcdClient.call`).
+    public var anyAttemptUnanswered: Bool {
+        guard case .unavailable(_, let attempts) = self else { return false }
+        return attempts.contains {
+            switch $0.failure {
+            case .connectionLost, .timedOut: true
+            case .cannotConnect, .connectTimedOut, .noLeader, .unavailable, .serverError: false
+            }
+        }
+    }
+
     /// The cluster cannot currently serve requests (no member reachable, or no quorum): the
     /// degraded state, as opposed to a refusal of this particular request.
     public var isUnavailable: Bool {

@@ -147,6 +147,8 @@ extension Integration {
                 "[redundancy] without quorum: the first put failed after \(milliseconds(first.elapsed)) ms, the next after \(milliseconds(second.elapsed)) ms"
             )
             #expect(second.elapsed < .milliseconds(500), "once the outage is known, writes fail at once")
+            let writes = rc.cluster.status("A")["writes"] ?? ""
+            #expect(writes.hasPrefix("failing since") && writes.contains("etcd"), "status says why: \(writes)")
             let read = try rc.cluster.command("A", ["get", testTable, "K1"])
             #expect(read.status == 0 && read.stdout.hasPrefix("v1 1"), "reads go on: \(read)")
             #expect(
@@ -162,7 +164,10 @@ extension Integration {
             )
             #expect(back != nil, "writes resume with nothing restarted\n\(rc.logs())")
             #expect(rc.servers.allSatisfy { $0?.isRunning ?? false })
-            #expect(eventually(within: .seconds(5)) { rc.cluster.entry("A", testTable, "K4") != nil } != nil)
+            #expect(rc.cluster.status("A")["writes"] == "committing")
+            #expect(
+                eventually(within: .seconds(5)) { rc.cluster.entry("A", testTable, "K4") != nil } != nil,
+                "\((try? rc.cluster.command("A", ["ls", testTable]))?.description ?? "?")\n\(rc.logs(lines: 40))")
         }
 
         /// The master dsd server SIGKILLed five times at random moments while four writers

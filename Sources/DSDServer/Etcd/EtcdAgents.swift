@@ -67,6 +67,8 @@ struct HostedAgent {
     /// A write of the record is in flight; `dirty` asks for another after it.
     var writing = false
     var dirty = false
+    /// The presence key must be (re)written with the record: a new connection, a new lease.
+    var needsPresence = true
 }
 
 /// The singleton duties of the master: lost-agent expiry and route probing, fed by the agents'
@@ -94,7 +96,7 @@ extension EtcdDirectoryEngine {
                 "host.id": "\(name)", "boot.id": "\(announce.bootID)",
                 "routes": "\(announce.routes.map { "\($0.index)=\($0.address)" }.joined(separator: ","))",
             ])
-        writeRecord(id, withPresence: true)
+        writeRecord(id)
     }
 
     func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {
@@ -104,7 +106,7 @@ extension EtcdDirectoryEngine {
         agent.record.leases.removeAll { $0.table == table.rawValue && $0.key == key }
         agent.record.leases.append(lease)
         hosted[id] = agent
-        writeRecord(id, withPresence: false)
+        writeRecord(id)
     }
 
     func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {
@@ -114,7 +116,7 @@ extension EtcdDirectoryEngine {
         agent.record.leases.removeAll { $0.table == table.rawValue && $0.key == key }
         guard agent.record.leases.count != before else { return }
         hosted[id] = agent
-        writeRecord(id, withPresence: false)
+        writeRecord(id)
     }
 
     /// A write of `peer` committed: a lease its host holds on the entry follows the value.
@@ -125,7 +127,7 @@ extension EtcdDirectoryEngine {
         else { return }
         agent.record.leases[index].value = entry.value
         hosted[peer] = agent
-        writeRecord(peer, withPresence: false)
+        writeRecord(peer)
     }
 
     /// The agent's connection closed: its presence goes, unless it is already on another
@@ -141,9 +143,17 @@ extension EtcdDirectoryEngine {
         }
     }
 
+    /// Writes every connected agent's record and presence again (a new lease).
+    func rewriteHostedRecords() {
+        for peer in hosted.keys {
+            hosted[peer]?.needsPresence = true
+            writeRecord(peer)
+        }
+    }
+
     /// Writes the agent's record (and its presence, on a new connection); one write per agent
     /// at a time, the latest state last.
-    private func writeRecord(_ peer: ObjectIdentifier, withPresence: Bool) {
+    private func writeRecord(_ peer: ObjectIdentifier) {
         guard var agent = hosted[peer] else { return }
         guard !agent.writing else {
             hosted[peer]?.dirty = true
@@ -152,11 +162,13 @@ extension EtcdDirectoryEngine {
         guard let lease = election.lease else {
             // Before this server holds a lease there is no presence to bind; retry shortly.
             let bound = NIOLoopBound(self, eventLoop: loop)
-            loop.scheduleTask(in: .milliseconds(100)) { bound.value.writeRecord(peer, withPresence: withPresence) }
+            loop.scheduleTask(in: .milliseconds(100)) { bound.value.writeRecord(peer) }
             return
         }
         agent.writing = true
         agent.dirty = false
+        let withPresence = agent.needsPresence
+        agent.needsPresence = false
         hosted[peer] = agent
         var operations: [TxnOperation] = [.put(key: layout.agentKey(agent.host), value: agent.record.json)]
         if withPresence {
@@ -167,6 +179,7 @@ extension EtcdDirectoryEngine {
         let loop = self.loop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let host = agent.host
+        let logger = self.logger
         Task {
             let written: Bool
             do {
@@ -174,7 +187,7 @@ extension EtcdDirectoryEngine {
                 written = true
             } catch {
                 written = false
-                bound.value.logger.warning(
+                logger.warning(
                     "cannot store an agent's record in etcd; trying again",
                     metadata: ["host.id": "\(host)", "error": "\(error)"])
             }
@@ -182,13 +195,12 @@ extension EtcdDirectoryEngine {
                 let engine = bound.value
                 guard var agent = engine.hosted[peer] else { return }
                 agent.writing = false
+                if !written { agent.needsPresence = agent.needsPresence || withPresence }
                 engine.hosted[peer] = agent
                 if !written {
-                    loop.scheduleTask(in: .milliseconds(250)) {
-                        bound.value.writeRecord(peer, withPresence: withPresence)
-                    }
-                } else if agent.dirty {
-                    engine.writeRecord(peer, withPresence: false)
+                    loop.scheduleTask(in: .milliseconds(250)) { bound.value.writeRecord(peer) }
+                } else if agent.dirty || agent.needsPresence {
+                    engine.writeRecord(peer)
                 }
             }
         }

@@ -65,9 +65,16 @@ extension EtcdDirectoryEngine {
     }
 
     private func leaseGranted(_ id: Int64) {
+        let renewal = !election.presenceName.isEmpty
         election.lease = id
         election.renewedAt = Self.monotonicNow()
         election.presenceName = "\(settings.name)-\(String(UInt64(bitPattern: id), radix: 16))"
+        if renewal {
+            // The keys of the lost lease are gone: the peers' writer keys start afresh, and
+            // every connected agent's presence is written again under the new lease.
+            writers.removeAll()
+            rewriteHostedRecords()
+        }
         writeBarrier()
         campaign()
     }

@@ -178,23 +178,7 @@ extension EtcdDirectoryEngine {
             agentEvents(run.events)
             switch EtcdChangeReader.read(run.events, revision: run.revision, epoch: epoch, layout: layout) {
             case .change(let change):
-                do throws(DirectoryError) {
-                    // Read before the change, so no copy of the directory is held across it.
-                    let mayPromote =
-                        election.isMaster
-                        && Promotion.mayMovePrimary(directory, changing: change.mutation, settings: settings.promotion)
-                    try directory.apply(change)
-                    if let record = try? LogCodec.encode(change) {
-                        batch.append(change)
-                        records.append(record)
-                    }
-                    if mayPromote { promote(after: change) }
-                } catch {
-                    logger.warning(
-                        "ignoring a change in etcd that the directory refuses",
-                        metadata: ["revision": "\(run.revision)", "error": "\(error)"])
-                    try? directory.advance(to: version)
-                }
+                apply(change, into: &batch, &records)
             case .none:
                 try? directory.advance(to: version)
             case .unreadable(let key):
@@ -216,6 +200,42 @@ extension EtcdDirectoryEngine {
         afterAdvance()
         if masterKeyGone { campaign() }
         return (seen, false)
+    }
+
+    /// Applies one change of etcd to the copy (a change the directory refuses is logged and
+    /// skipped, as every server skips it), and collects it for the push.
+    private func apply(_ change: Change, into batch: inout [Change], _ records: inout [[UInt8]]) {
+        do throws(DirectoryError) {
+            // Read before the change, so no copy of the directory is held across it.
+            let mayPromote =
+                election.isMaster
+                && Promotion.mayMovePrimary(directory, changing: change.mutation, settings: settings.promotion)
+            try directory.apply(change)
+            if let record = try? LogCodec.encode(change) {
+                batch.append(change)
+                records.append(record)
+            }
+            if mayPromote { promote(after: change) }
+        } catch {
+            logger.warning(
+                "ignoring a change in etcd that the directory refuses",
+                metadata: ["revision": "\(change.version.index)", "error": "\(error)"])
+            try? directory.advance(to: change.version)
+        }
+    }
+
+    /// This server's own write committed at the revision right after the copy's: the
+    /// transaction held nothing else that changes a table, so the copy applies it now instead
+    /// of waiting for the watch to bring it back (which then skips it).
+    func appliedOwnWrite(_ mutation: Mutation, revision: Int64) {
+        guard revision == seen + 1 else { return }
+        var batch: [Change] = []
+        var records: [[UInt8]] = []
+        apply(
+            Change(version: Version(epoch: epoch, index: UInt64(revision)), mutation: mutation), into: &batch, &records)
+        seen = revision
+        publish(batch, records)
+        afterAdvance()
     }
 
     private func publish(_ changes: [Change], _ records: [[UInt8]]) {

@@ -99,7 +99,11 @@ final class EtcdDirectoryEngine: PeerHost {
         let id = ObjectIdentifier(peer)
         peers[id] = nil
         queues[id] = nil
-        writers[id] = nil
+        if let writer = writers.removeValue(forKey: id), !election.presenceName.isEmpty {
+            let key = layout.writerKey(election.presenceName, writer.serial)
+            let client = self.client
+            Task { _ = try? await client.delete(.key(key)) }
+        }
         hostedGone(id)
         deferredSyncs.removeAll { $0.peer == id }
     }
@@ -237,9 +241,11 @@ final class EtcdDirectoryEngine: PeerHost {
         case .failure(let error):
             let etcd = error as? EtcdError
             if etcd?.isUnavailable ?? false { etcdUnavailable(etcd!) }
-            if etcd?.outcomeUnknown ?? false {
-                // The writer key may or may not have moved: the next write starts a new one.
-                writers[peer] = nil
+            // An attempt that reached a member may still commit, even after the call failed
+            // (a proposal the old leader had logged): the writer key may yet move, so the next
+            // write starts a new one and can never be mistaken for this one.
+            writers[peer] = nil
+            if etcd?.anyAttemptUnanswered ?? true {
                 finish(
                     peer,
                     .failed(
@@ -260,12 +266,36 @@ final class EtcdDirectoryEngine: PeerHost {
         }
         let version = Version(epoch: epoch, index: UInt64(revision))
         queues[peer]?.removeFirst()
+        appliedOwnWrite(write.mutation, revision: revision)
         if revision <= seen {
             answer(pending.reply, .ok(version))
         } else {
             awaitingWatch.append((revision, version, pending.reply))
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            let reply = pending.reply
+            loop.scheduleTask(in: TimeAmount(backend.applyTimeout)) {
+                bound.value.applyOverdue(reply, revision: revision)
+            }
         }
         sendNext(of: peer)
+    }
+
+    /// A committed write whose revision the watch has not brought back in time: the writer
+    /// hears it committed but cannot be read here yet (the watch is broken or far behind).
+    private func applyOverdue(_ reply: Reply, revision: Int64) {
+        guard let index = awaitingWatch.firstIndex(where: { $0.reply.peer == reply.peer && $0.reply.id == reply.id })
+        else { return }
+        awaitingWatch.remove(at: index)
+        logger.warning(
+            "a committed write is not back from the etcd watch in time",
+            metadata: ["revision": "\(revision)", "seen": "\(seen)"])
+        answer(
+            reply,
+            .failed(
+                .timeout,
+                message:
+                    "etcd committed the write at revision \(revision), but this server's copy is behind (at \(seen)): it shows up once the copy catches up"
+            ))
     }
 
     /// Answers the first write of `peer`'s queue and sends the next.
