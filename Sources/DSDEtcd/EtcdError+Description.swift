@@ -6,16 +6,24 @@ extension EtcdError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .unavailable(let operation, let attempts):
-            // One phrase per member: its last failure, and how often it was tried.
+            // One phrase per member: what it said, in order, a repeat counted once.
             var order: [EtcdEndpoint] = []
-            var last: [EtcdEndpoint: (failure: Failure, count: Int)] = [:]
+            var said: [EtcdEndpoint: [(failure: Failure, count: Int)]] = [:]
             for attempt in attempts {
-                if last[attempt.endpoint] == nil { order.append(attempt.endpoint) }
-                last[attempt.endpoint] = (attempt.failure, (last[attempt.endpoint]?.count ?? 0) + 1)
+                if said[attempt.endpoint] == nil { order.append(attempt.endpoint) }
+                var phrases = said[attempt.endpoint] ?? []
+                if let last = phrases.last, last.failure == attempt.failure {
+                    phrases[phrases.count - 1].count += 1
+                } else {
+                    phrases.append((attempt.failure, 1))
+                }
+                said[attempt.endpoint] = phrases
             }
             let each = order.map { endpoint in
-                let (failure, count) = last[endpoint]!
-                return "\(endpoint): \(failure)" + (count > 1 ? ", \(count) attempts" : "")
+                let phrases = said[endpoint, default: []].map {
+                    "\($0.failure)" + ($0.count > 1 ? " ×\($0.count)" : "")
+                }
+                return "\(endpoint): " + phrases.joined(separator: ", then ")
             }.joined(separator: "; ")
             let tail = outcomeUnknown ? "; the \(operation) may have been applied" : ""
             return "etcd is unavailable: the \(operation) failed at every member tried (\(each))\(tail)"

@@ -116,9 +116,19 @@ import Testing
         #expect(
             error.description
                 == "etcd is unavailable: the transaction failed at every member tried (http://10.0.0.1:2379: cannot "
-                + "connect (Connection refused); http://10.0.0.1:2379: no answer within the request timeout); the "
+                + "connect (Connection refused), then no answer within the request timeout); the "
                 + "transaction may have been applied")
         #expect(error.outcomeUnknown && error.isUnavailable)
+        // Thirty rounds of refusals read as one phrase per member, not thirty.
+        let other = EtcdEndpoint(host: "10.0.0.2", port: 2379)
+        let rounds = EtcdError.unavailable(
+            .put,
+            attempts: (0..<30).flatMap { _ in [.init(endpoint, .noLeader), .init(other, .cannotConnect(errno: 111))] })
+        #expect(
+            rounds.description
+                == "etcd is unavailable: the put failed at every member tried (http://10.0.0.1:2379: the member has no "
+                + "leader (etcd has lost quorum or is electing one) ×30; http://10.0.0.2:2379: cannot connect "
+                + "(Connection refused) ×30)")
         let refused = EtcdError.rejected(.leaseRevoke, endpoint: endpoint, .leaseNotFound)
         #expect(
             refused.description
