@@ -32,7 +32,7 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
     private let writer: LogWriter
     private var inFlight: [InFlight] = []
     private var inFlightHead = 0
-    private var peers: [ObjectIdentifier: PeerConnection] = [:]
+    private let hub = ReplicationHub()
     private var changesSinceSnapshot = 0
     private var snapshotRunning = false
     /// A commit of the queued log records is scheduled on the loop (see `append`).
@@ -65,12 +65,12 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
 
     func add(_ peer: PeerConnection) {
         loop.preconditionInEventLoop()
-        peers[ObjectIdentifier(peer)] = peer
+        hub.add(peer)
     }
 
     func remove(_ peer: PeerConnection) {
         loop.preconditionInEventLoop()
-        peers[ObjectIdentifier(peer)] = nil
+        hub.remove(peer)
         // Routes are announced with the host name, in the same `announce` as the liveness.
         if let host = livenessDisconnected(peer) {
             routeProber?.connectionGone(Self.connectionID(peer), host: host)
@@ -231,14 +231,10 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
         }
         durable = last.change.version
         let batch = PushBatch(changes: ready.map(\.change), records: ready.map(\.record))
-        for peer in peers.values {
-            peer.push(batch, directory: directory, durable: durable)
+        let answers = ready.compactMap { item in
+            item.reply.map { (peer: $0.peer, id: $0.id, result: RequestResult.ok(item.change.version)) }
         }
-        for item in ready {
-            guard let reply = item.reply, let peer = peers[reply.peer] else { continue }
-            peer.respond(id: reply.id, .ok(item.change.version))
-        }
-        for peer in peers.values { peer.flush() }
+        hub.publish(batch, directory: directory, durable: durable, answers: answers)
         changesSinceSnapshot += ready.count
         maybeSnapshot()
     }
@@ -276,9 +272,8 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
         failure = error
         logger.critical("write-ahead log failed; refusing writes", metadata: ["error": "\(error)"])
         for item in inFlight[inFlightHead...] {
-            guard let reply = item.reply, let peer = peers[reply.peer] else { continue }
-            peer.respond(id: reply.id, .failed(.unavailable, message: "directory log failed"))
-            peer.flush()
+            guard let reply = item.reply else { continue }
+            hub.answer(reply.peer, id: reply.id, .failed(.unavailable, message: "directory log failed"))
         }
         inFlight.removeAll()
         inFlightHead = 0

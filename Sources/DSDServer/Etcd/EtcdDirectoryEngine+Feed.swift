@@ -159,7 +159,7 @@ extension EtcdDirectoryEngine {
         directory = opening.directory
         seen = opening.revision
         replaceAgents(opening.agents, presence: opening.presence)
-        for peer in peers.values { peer.resync(directory: directory) }
+        hub.resyncAll(directory: directory)
         afterAdvance()
         return seen
     }
@@ -240,11 +240,7 @@ extension EtcdDirectoryEngine {
 
     private func publish(_ changes: [Change], _ records: [[UInt8]]) {
         guard !changes.isEmpty else { return }
-        let push = PushBatch(changes: changes, records: records)
-        for peer in peers.values {
-            peer.push(push, directory: directory, durable: directory.version)
-            peer.flush()
-        }
+        hub.publish(PushBatch(changes: changes, records: records), directory: directory, durable: directory.version)
     }
 
     /// What waited for the watch to get this far: acknowledgements, retries, deferred syncs.
@@ -258,7 +254,7 @@ extension EtcdDirectoryEngine {
         let ready = deferredSyncs.filter { $0.from <= current }
         deferredSyncs.removeAll { $0.from <= current }
         for item in ready {
-            peers[item.peer]?.sync(from: item.from, directory: directory, durable: directory.version)
+            hub.peer(item.peer)?.sync(from: item.from, directory: directory, durable: directory.version)
         }
     }
 

@@ -38,7 +38,7 @@ final class EtcdDirectoryEngine: PeerHost {
     var directory: Directory
     /// The highest revision the watch has reported; the copy is etcd's state at it.
     var seen: Int64
-    var peers: [ObjectIdentifier: PeerConnection] = [:]
+    let hub = ReplicationHub()
     /// Per peer, the writer key its writes are sequenced on and the last sequence number
     /// committed there (`EtcdWrite.Sequence`).
     var writers: [ObjectIdentifier: (serial: UInt64, committed: UInt64)] = [:]
@@ -92,12 +92,12 @@ final class EtcdDirectoryEngine: PeerHost {
     // MARK: Peers
 
     func add(_ peer: PeerConnection) {
-        peers[ObjectIdentifier(peer)] = peer
+        hub.add(peer)
     }
 
     func remove(_ peer: PeerConnection) {
         let id = ObjectIdentifier(peer)
-        peers[id] = nil
+        hub.remove(peer)
         queues[id] = nil
         if let writer = writers.removeValue(forKey: id), !election.presenceName.isEmpty {
             let key = layout.writerKey(election.presenceName, writer.serial)
@@ -307,9 +307,7 @@ final class EtcdDirectoryEngine: PeerHost {
     }
 
     func answer(_ reply: Reply, _ result: RequestResult) {
-        guard let peer = peers[reply.peer] else { return }
-        peer.respond(id: reply.id, result)
-        peer.flush()
+        hub.answer(reply.peer, id: reply.id, result)
     }
 
     /// Resends the writes whose retry revision the watch has reached.
