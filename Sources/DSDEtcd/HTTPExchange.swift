@@ -35,15 +35,24 @@ struct HTTPExchange: Sendable {
 
     func connect(timeout: TimeAmount) async -> Connection {
         do {
-            let channel = try await ClientBootstrap(group: group)
+            let bootstrap = ClientBootstrap(group: group)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: endpoint.host, port: endpoint.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try Channel(wrappingChannelSynchronously: channel)
-                    }
+            let initializer: @Sendable (any NIOCore.Channel) -> EventLoopFuture<Channel> = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try Channel(wrappingChannelSynchronously: channel)
                 }
+            }
+            // An address given as an IP literal is connected to directly: resolving it
+            // would cost a hop to the resolver's thread on every request.
+            let channel: Channel
+            if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+                channel = try await bootstrap.connect(to: address, channelInitializer: initializer)
+            } else {
+                channel = try await bootstrap.connect(
+                    host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
+            }
             return .connected(channel)
         } catch {
             return .failed(Self.connectFailure(error))

@@ -228,7 +228,10 @@ extension EtcdDirectoryEngine {
     /// transaction held nothing else that changes a table, so the copy applies it now instead
     /// of waiting for the watch to bring it back (which then skips it).
     func appliedOwnWrite(_ mutation: Mutation, revision: Int64) {
-        guard revision == seen + 1 else { return }
+        guard revision == seen + 1 else {
+            logger.debug("own write waits for the watch", metadata: ["revision": "\(revision)", "seen": "\(seen)"])
+            return
+        }
         var batch: [Change] = []
         var records: [[UInt8]] = []
         apply(

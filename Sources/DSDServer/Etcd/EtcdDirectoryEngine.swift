@@ -195,8 +195,19 @@ final class EtcdDirectoryEngine: PeerHost {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let boundDone = NIOLoopBound(done, eventLoop: loop)
         let loop = self.loop
+        let logger = self.logger
+        let queued = ContinuousClock.now
         Task {
+            let started = ContinuousClock.now
             let outcome: Result<TxnResponse, any Error>
+            defer {
+                logger.debug(
+                    "etcd transaction",
+                    metadata: [
+                        "task.start.us": "\((started - queued) / .microseconds(1))",
+                        "txn.us": "\((ContinuousClock.now - started) / .microseconds(1))",
+                    ])
+            }
             do {
                 outcome = .success(
                     try await client.txn(
