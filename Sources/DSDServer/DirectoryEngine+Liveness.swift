@@ -169,24 +169,10 @@ extension DirectoryEngine {
     }
 
     private func carryOut(_ directives: [AgentLivenessDirective]) {
-        for directive in directives {
-            switch directive {
-            case .armTimer(let at):
-                liveness.timer?.cancel()
-                let now = Self.livenessNow()
-                let delay = at > now ? at - now : .zero
-                let bound = NIOLoopBound(self, eventLoop: loop)
-                liveness.timer = loop.scheduleTask(in: TimeAmount(delay)) { bound.value.livenessTick() }
-            case .markInvalid(let table, let key, let value):
-                guard var entry = directory.entry(table: table, key: key), entry.valid, entry.value == value else {
-                    continue
-                }
-                entry.valid = false
-                logger.notice(
-                    "agent lost; marking its heartbeated entry invalid",
-                    metadata: ["table.id": "\(table)", "key": "\(key)"])
-                commitDerived(.put(table, entry))
-            }
-        }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let timer = LivenessDirectives.carryOut(
+            directives, timer: liveness.timer, loop: loop, logger: logger, directory: directory, commit: commitDerived
+        ) { bound.value.livenessTick() }
+        liveness.timer = timer
     }
 }
