@@ -21,6 +21,10 @@ final class Notifier: Sendable {
     private let jobs = Mutex<[Job]>([])
     private let wakeup = PosixSemaphore()
     private let mirror: Mutex<ReplicaMirror>
+    /// Per `find`/`part` inode, the answer it had when last invalidated: a batch of changes
+    /// that leaves the answer as it was invalidates nothing (an invalidation crossing a read
+    /// is the one way such a read can come back torn). Notifier thread only.
+    private let resolvedAnswers = Mutex<[UInt64: (kind: NodeKind, answer: Result<[UInt8], ResolveFailure>)]>([:])
     private unowned let bridge: FuseBridge
     /// The events session's bridge, whose streams the notifier feeds.
     private unowned let events: FuseBridge
@@ -206,18 +210,28 @@ final class Notifier: Sendable {
         if let parentIno { bridge.invalidateEntry(parent: parentIno, name: key.table) }
     }
 
-    /// `find` and `part` answers may change with any table: forget all of them.
+    /// `find` and `part` answers may change with any table: forget every one whose answer is
+    /// not what it was at its last invalidation.
     private func invalidateResolved() {
         let nodes = bridge.state.withLock { s in
-            s.tree.resolvedNodes().compactMap { ino, kind -> (UInt64, UInt64, String)? in
+            s.tree.resolvedNodes().compactMap { ino, kind -> (UInt64, NodeKind, UInt64, String)? in
                 guard let (parent, name) = kind.parent, let parentIno = s.tree.ino(of: parent) else { return nil }
-                return (ino, parentIno, name)
+                return (ino, kind, parentIno, name)
             }
         }
-        for (ino, parentIno, name) in nodes {
+        let known = Set(nodes.map(\.0))
+        for (ino, kind, parentIno, name) in nodes {
+            let answer = bridge.resolve(kind)
+            let unchanged = resolvedAnswers.withLock { answers in
+                defer { answers[ino] = (kind, answer) }
+                guard let last = answers[ino] else { return false }
+                return last.kind == kind && last.answer == answer
+            }
+            if unchanged { continue }
             bridge.invalidateInode(ino)
             bridge.invalidateEntry(parent: parentIno, name: name)
         }
+        resolvedAnswers.withLock { answers in answers = answers.filter { known.contains($0.key) } }
     }
 
     private func publish(table: String, key: String, line: [UInt8]) {

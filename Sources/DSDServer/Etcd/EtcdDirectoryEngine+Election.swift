@@ -73,6 +73,7 @@ extension EtcdDirectoryEngine {
             // The keys of the lost lease are gone: the peers' writer keys start afresh, and
             // every connected agent's presence is written again under the new lease.
             writers.removeAll()
+            writerPeers.removeAll()
             rewriteHostedRecords()
         }
         writeBarrier()

@@ -170,7 +170,14 @@ extension EtcdDirectoryEngine {
         var batch: [Change] = []
         var records: [[UInt8]] = []
         var masterKeyGone = false
+        var ownWrites: [(serial: UInt64, value: [UInt8], revision: Int64)] = []
         for run in EtcdChangeReader.byRevision(events) where run.revision > seen {
+            for event in run.events where event.kind == .put {
+                if case .writer(let server, let serial) = layout.classify(event.kv.key), server == election.presenceName
+                {
+                    ownWrites.append((serial, event.kv.value, run.revision))
+                }
+            }
             if run.events.contains(where: { $0.kind == .delete && $0.kv.key == layout.masterKey }) {
                 masterKeyGone = true
             }
@@ -198,6 +205,7 @@ extension EtcdDirectoryEngine {
         }
         publish(batch, records)
         afterAdvance()
+        for write in ownWrites { sawOwnWrite(serial: write.serial, value: write.value, revision: write.revision) }
         if masterKeyGone { campaign() }
         return (seen, false)
     }

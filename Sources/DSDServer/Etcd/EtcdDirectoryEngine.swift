@@ -26,6 +26,11 @@ final class EtcdDirectoryEngine: PeerHost {
         var request: DirectoryRequest
         var reply: Reply
         var attempts = 0
+        /// Unique per write: an outcome that arrives twice (the watch saw the write's sequence
+        /// key first, then the transaction's answer came) is carried out once.
+        var token: UInt64
+        /// The transaction in flight for it.
+        var write: EtcdWrite?
     }
 
     let loop: any EventLoop
@@ -43,6 +48,9 @@ final class EtcdDirectoryEngine: PeerHost {
     /// committed there (`EtcdWrite.Sequence`).
     var writers: [ObjectIdentifier: (serial: UInt64, committed: UInt64)] = [:]
     var nextWriterSerial: UInt64 = 1
+    /// The peer each writer serial belongs to.
+    var writerPeers: [UInt64: ObjectIdentifier] = [:]
+    var nextToken: UInt64 = 1
     /// Per peer, its writes in the order sent; the first is in flight.
     var queues: [ObjectIdentifier: [Pending]] = [:]
     /// Committed writes whose revision the watch has not reported yet, in revision order.
@@ -100,6 +108,7 @@ final class EtcdDirectoryEngine: PeerHost {
         hub.remove(peer)
         queues[id] = nil
         if let writer = writers.removeValue(forKey: id), !election.presenceName.isEmpty {
+            writerPeers[writer.serial] = nil
             let key = layout.writerKey(election.presenceName, writer.serial)
             let client = self.client
             Task { _ = try? await client.delete(.key(key)) }
@@ -132,7 +141,8 @@ final class EtcdDirectoryEngine: PeerHost {
             peer.flush()
             return
         }
-        queues[key, default: []].append(Pending(request: request, reply: Reply(peer: key, id: id)))
+        nextToken += 1
+        queues[key, default: []].append(Pending(request: request, reply: Reply(peer: key, id: id), token: nextToken))
         if queues[key]?.count == 1 { sendNext(of: key) }
     }
 
@@ -151,6 +161,7 @@ final class EtcdDirectoryEngine: PeerHost {
                     EtcdWrite(
                         write.mutation, layout: layout, requireEmpty: write.requireEmpty, fence: nil, sequence: $0)
                 } ?? write
+            queues[peer]?[0].write = sequenced
             send(sequenced) { engine, outcome in engine.completed(peer, pending, sequenced, outcome) }
             return
         }
@@ -162,6 +173,7 @@ final class EtcdDirectoryEngine: PeerHost {
         guard let lease = election.lease, !election.presenceName.isEmpty else { return nil }
         if writers[peer] == nil {
             writers[peer] = (nextWriterSerial, 0)
+            writerPeers[nextWriterSerial] = peer
             nextWriterSerial += 1
         }
         let writer = writers[peer]!
@@ -223,7 +235,8 @@ final class EtcdDirectoryEngine: PeerHost {
     private func completed(
         _ peer: ObjectIdentifier, _ pending: Pending, _ write: EtcdWrite, _ outcome: Result<TxnResponse, any Error>
     ) {
-        guard queues[peer] != nil else { return }
+        // Gone, or already carried out (the watch showed it committed).
+        guard queues[peer]?.first?.token == pending.token else { return }
         switch outcome {
         case .success(let response) where response.succeeded:
             etcdAnswered()
@@ -255,7 +268,7 @@ final class EtcdDirectoryEngine: PeerHost {
             // An attempt that reached a member may still commit, even after the call failed
             // (a proposal the old leader had logged): the writer key may yet move, so the next
             // write starts a new one and can never be mistaken for this one.
-            writers[peer] = nil
+            if let serial = writers.removeValue(forKey: peer)?.serial { writerPeers[serial] = nil }
             if etcd?.anyAttemptUnanswered ?? true {
                 finish(
                     peer,
@@ -266,6 +279,17 @@ final class EtcdDirectoryEngine: PeerHost {
                 finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(error)"))
             }
         }
+    }
+
+    /// The watch showed this server's writer key `serial` set to `value` at `revision`: if
+    /// that is the in-flight write of its peer, it committed there, and is answered now
+    /// (the copy holds that revision) without waiting for the transaction's own answer.
+    func sawOwnWrite(serial: UInt64, value: [UInt8], revision: Int64) {
+        guard let peer = writerPeers[serial], let pending = queues[peer]?.first, let write = pending.write,
+            let sequence = write.sequence, sequence.key == layout.writerKey(election.presenceName, serial),
+            value == Array(String(sequence.next).utf8)
+        else { return }
+        committed(peer, pending, write, revision: revision)
     }
 
     /// etcd committed the first write of `peer`'s queue at `revision`: it is answered once the

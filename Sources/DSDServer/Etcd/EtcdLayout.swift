@@ -60,6 +60,8 @@ public struct EtcdLayout: Sendable, Hashable {
         case agent(host: String)
         /// Which connection of which server an agent is on now; gone with that server.
         case presence(host: String)
+        /// The sequence key of a writer of server `server` (`writerKey`).
+        case writer(server: String, serial: UInt64)
         /// Election, presence, anything else under the prefix: changes no table.
         case other
     }
@@ -75,6 +77,11 @@ public struct EtcdLayout: Sendable, Hashable {
         }
         if let host = Self.suffix(of: rest, after: "present/"), !host.isEmpty {
             return .presence(host: String(decoding: host, as: UTF8.self))
+        }
+        if let tail = Self.suffix(of: rest, after: "writers/"), let slash = tail.lastIndex(of: 0x2f),
+            let serial = UInt64(String(decoding: tail[tail.index(after: slash)...], as: UTF8.self))
+        {
+            return .writer(server: String(decoding: tail[..<slash], as: UTF8.self), serial: serial)
         }
         if let tail = Self.suffix(of: rest, after: "entries/"), let slash = tail.firstIndex(of: 0x2f),
             let id = Self.tableID(tail[..<slash]), slash < tail.endIndex
@@ -138,7 +145,7 @@ struct EtcdListing: Sendable {
                 }
             case .presence(let host):
                 if let connection = EtcdLayout.decimal(kv.value) { presence[host] = connection }
-            case .other: break
+            case .writer, .other: break
             }
         }
     }

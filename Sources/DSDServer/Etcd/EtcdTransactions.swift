@@ -158,7 +158,7 @@ enum EtcdChangeReader {
                 mutations.append(.put(id, entry))
             case (.entry(let id, let key), .delete):
                 mutations.append(.delete(id, key: key))
-            case (.nextTableID, _), (.epoch, _), (.agent, _), (.presence, _), (.other, _):
+            case (.nextTableID, _), (.epoch, _), (.agent, _), (.presence, _), (.writer, _), (.other, _):
                 continue
             }
         }
