@@ -128,7 +128,8 @@ extension Integration {
             defer { rc.stopAll() }
             try rc.startServer(0)
             try rc.startServer(1)
-            try rc.cluster.startAgent("A", server: rc.serverList(startingAt: 0))
+            let mounted = access("/dev/fuse", R_OK | W_OK) == 0 && getuid() == 0
+            try rc.cluster.startAgent("A", mount: mounted, server: rc.serverList(startingAt: 0))
             #expect(rc.cluster.waitConnected(["A"]) != nil)
             #expect(try rc.cluster.command("A", ["put", testTable, "K0", "v0"]).status == 0)
 
@@ -147,6 +148,23 @@ extension Integration {
                 "[redundancy] without quorum: the first put failed after \(milliseconds(first.elapsed)) ms, the next after \(milliseconds(second.elapsed)) ms"
             )
             #expect(second.elapsed < .milliseconds(500), "once the outage is known, writes fail at once")
+            if mounted {
+                // On the mount the same refusal is EIO.
+                let path = rc.cluster.mountpoint("A") + "/tables/\(testTable)/K5"
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                var written = -1
+                var error: Int32 = 0
+                if fd >= 0 {
+                    written = "v5\n".withCString { Glibc.write(fd, $0, 3) }
+                    error = errno
+                    close(fd)
+                } else {
+                    error = errno
+                }
+                #expect(
+                    written == -1 && error == EIO,
+                    "a write through the mount fails with EIO (\(written), errno \(error))")
+            }
             let writes = rc.cluster.status("A")["writes"] ?? ""
             #expect(writes.hasPrefix("failing since") && writes.contains("etcd"), "status says why: \(writes)")
             let read = try rc.cluster.command("A", ["get", testTable, "K1"])
