@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "DSDServer",
             dependencies: [
-                "DSDCore", "DSDWire", "DSDLog", "DSDPosix", "DSDEtcd",
+                "DSDCore", "DSDWire", "DSDLog", "DSDPosix", "DSDEtcd", "DSDAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -70,6 +70,24 @@ public final class Agent: Service, Sendable {
         }.wait()
     }
 
+    /// The loop the agent's engine runs on: a node serves its peers from it, so replica
+    /// updates, forwarded writes and pushes need no locks between them.
+    public var eventLoop: any EventLoop { loop }
+
+    /// Tells `observer`, on `eventLoop`, of every batch of changes the replica applied and
+    /// every snapshot that replaced it, before the writes they commit are answered.
+    public func observeReplication(_ observer: @escaping (ReplicaUpdate) -> Void) {
+        loop.preconditionInEventLoop()
+        engine.value.replicationObservers.append(observer)
+    }
+
+    /// Forwards a write to the directory (on `eventLoop`); the future succeeds once the
+    /// directory committed it and the replica holds it.
+    public func forward(_ request: DirectoryRequest) -> EventLoopFuture<Version> {
+        loop.preconditionInEventLoop()
+        return engine.value.submit(request)
+    }
+
     /// Binds the local socket and starts connecting to the directory.
     public func start() async throws {
         // The socket's directory was created with its lock, in `init`.

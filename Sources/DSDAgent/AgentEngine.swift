@@ -40,6 +40,9 @@ final class AgentEngine {
     private var awaitingReplica: [(version: Version, promise: EventLoopPromise<Version>)] = []
     var watchers: [ObjectIdentifier: Watcher] = [:]
     var observers: [@Sendable ([ReplicaEvent]) -> Void] = []
+    /// Who serves this replica further down (a `dsd node`): told of every applied batch of
+    /// changes and every snapshot, on the loop, before the writes they commit are answered.
+    var replicationObservers: [(ReplicaUpdate) -> Void] = []
     /// Watchers the agent does not hold itself (the mount's open `events` files), counted in
     /// status with its own.
     var watcherCounts: [@Sendable () -> Int] = []
@@ -88,6 +91,7 @@ final class AgentEngine {
         }
         if let version = replica.resumeVersion { session.onSynced(version: version) }
         changesReceived += changes.count
+        for observer in replicationObservers { observer(.changes(changes)) }
         replicaChanged(events)
     }
 
@@ -97,6 +101,7 @@ final class AgentEngine {
             snapshotsReceived += 1
             session.onSynced(version: snapshot.version)
             logger.info("snapshot applied", metadata: ["version": "\(snapshot.version)"])
+            for observer in replicationObservers { observer(.replaced) }
             replicaChanged(events)
         } catch {
             logger.error("snapshot refused", metadata: ["error": "\(error)"])

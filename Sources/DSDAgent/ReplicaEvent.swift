@@ -1,5 +1,12 @@
 import DSDCore
 
+/// What a replica's downstream server (a `dsd node`) is told: the changes applied, as the
+/// directory committed them, or that a snapshot replaced the replica.
+public enum ReplicaUpdate: Sendable {
+    case changes([Change])
+    case replaced
+}
+
 /// One change of an agent's replica, as observers (watchers, the filesystem) see it.
 public enum ReplicaEvent: Hashable, Sendable {
     /// An entry was added or replaced; `previous` is what it replaced.

@@ -17,7 +17,7 @@ struct DSD: AsyncParsableCommand {
 
             """ + helpLines(ExitStatus.summary),
         subcommands: [
-            ServerCommand.self, AgentCommand.self, UpCommand.self, KeygenCommand.self,
+            ServerCommand.self, AgentCommand.self, NodeCommand.self, UpCommand.self, KeygenCommand.self,
             GetCommand.self, PutCommand.self, RmCommand.self, LsCommand.self,
             FindCommand.self, PartCommand.self, WatchCommand.self, StatusCommand.self, HeartbeatCommand.self,
             LoadCommand.self, DumpCommand.self, MkTableCommand.self, RmTableCommand.self,

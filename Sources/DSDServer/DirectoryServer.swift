@@ -138,8 +138,14 @@ public final class DirectoryServer: Service, Sendable {
     }
 
     private func listen<Engine: PeerHost>(engine: NIOLoopBound<Engine>) async throws -> any Channel {
-        let settings = self.settings
-        let logger = self.logger
+        try await Self.listen(group: group, settings: settings, logger: logger, engine: engine)
+    }
+
+    /// Binds the directory's listener on `group`: every connection's pipeline ends in a
+    /// `PeerConnection` of `engine` (a directory on its log, on etcd, or a node).
+    static func listen<Engine: PeerHost>(
+        group: any EventLoopGroup, settings: ServerSettings, logger: Logger, engine: NIOLoopBound<Engine>
+    ) async throws -> any Channel {
         let connections = ManagedAtomicCounter()
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

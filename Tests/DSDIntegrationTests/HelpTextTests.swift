@@ -7,7 +7,7 @@ extension Integration {
     /// lines wider than the terminal), and every default once.
     @Suite struct HelpText {
         static let commands = [
-            "", "server", "agent", "up", "keygen", "get", "put", "rm", "ls", "find", "part", "watch", "status",
+            "", "server", "agent", "node", "up", "keygen", "get", "put", "rm", "ls", "find", "part", "watch", "status",
             "heartbeat", "load", "dump", "mktable", "rmtable",
         ]
 

@@ -1,0 +1,83 @@
+import DSDAgent
+import DSDCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Everything `dsd node` needs: the agent it is upward, the directory it is downward.
+public struct NodeSettings: Sendable {
+    /// Listen address, cluster key, name and connection limits of the downstream side (its
+    /// data directory is not used).
+    public var server: ServerSettings
+    /// The upstreams, host name and socket of the upward side; its replica keeps a history
+    /// for the peers below (`NodeSettings.history`).
+    public var agent: AgentSettings
+
+    public init(server: ServerSettings, agent: AgentSettings) {
+        self.server = server
+        self.agent = agent
+        self.agent.directory = Self.history
+    }
+
+    /// The node's replica keeps the root's last 65,536 changes, as a directory does, with
+    /// continuous versions: it received every change in order, so any version since its base
+    /// names a state it can serve a delta from.
+    public static let history = Directory.Settings(retainedChanges: 65_536, continuousVersions: true)
+}
+
+/// A `dsd node`: an agent of the layer above and a directory for the layer below (FIG. 7).
+public final class DirectoryNode: Service, Sendable {
+    public let settings: NodeSettings
+    public let agent: Agent
+    private let logger: Logger
+    private let listener = Mutex<(any Channel)?>(nil)
+
+    public init(settings: NodeSettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        self.agent = try Agent(settings: settings.agent, logger: logger)
+    }
+
+    /// Starts the upward agent, then listens for the peers below. Returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        try await agent.start()
+        let loop = agent.eventLoop
+        let agent = self.agent
+        let logger = self.logger
+        let engine = try await loop.submit {
+            let engine = NodeEngine(agent: agent, logger: logger)
+            engine.start()
+            return NIOLoopBound(engine, eventLoop: loop)
+        }.get()
+        let channel = try await DirectoryServer.listen(
+            group: loop, settings: settings.server, logger: logger, engine: engine)
+        listener.withLock { $0 = channel }
+        let port = channel.localAddress?.port ?? settings.server.port
+        logger.info(
+            "node listening",
+            metadata: [
+                "address": "\(settings.server.host):\(port)",
+                "upstream": "\(settings.agent.servers.map(\.description).joined(separator: ","))",
+            ])
+        return port
+    }
+
+    public func run() async throws {
+        if listener.withLock({ $0 == nil }) { try await start() }
+        try await gracefulShutdown()
+        try await shutdown()
+    }
+
+    public func shutdown() async throws {
+        guard
+            let channel = listener.withLock({ value in
+                defer { value = nil }; return value
+            })
+        else { return }
+        logger.info("node shutting down")
+        try? await channel.close()
+        try await agent.shutdown()
+    }
+}

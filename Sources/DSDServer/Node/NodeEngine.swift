@@ -1,0 +1,94 @@
+import DSDAgent
+import DSDCore
+import DSDWire
+import Logging
+import NIOCore
+
+/// A node of the hierarchy (FIG. 7): upward an agent (a full replica, resumed by version,
+/// switching between its upstreams), downward a directory for agents and further nodes,
+/// served from that replica through a `ReplicationHub`, on the agent's own loop.
+///
+/// Versions pass through unchanged: the replica holds the root's versions, and its history is
+/// kept with continuous versions (every change arrives in order), so an agent moves between
+/// nodes, or to the root, and resumes with a delta. A write from below is forwarded upward
+/// and answered once it came back down committed, after the push that carries it, so the
+/// writer reads its own write here. Not yet forwarded: the leases and route announcements of
+/// the agents below (their heartbeats stay on their own hosts; agent loss and route probing
+/// for them are not decided).
+final class NodeEngine: PeerHost {
+    let loop: any EventLoop
+    let agent: Agent
+    let logger: Logger
+    let hub = ReplicationHub()
+
+    init(agent: Agent, logger: Logger) {
+        self.loop = agent.eventLoop
+        self.agent = agent
+        self.logger = logger
+    }
+
+    /// Registers for the replica's updates (on the loop).
+    func start() {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        agent.observeReplication { update in bound.value.replicaUpdated(update) }
+    }
+
+    private var directory: Directory { agent.replica.directory }
+
+    private func replicaUpdated(_ update: ReplicaUpdate) {
+        let directory = self.directory
+        switch update {
+        case .changes(let changes):
+            let records = changes.compactMap { try? LogCodec.encode($0) }
+            guard records.count == changes.count else {
+                logger.error("a change could not be encoded for the peers; resynchronising them")
+                hub.resyncAll(directory: directory)
+                return
+            }
+            hub.publish(PushBatch(changes: changes, records: records), directory: directory, durable: directory.version)
+        case .replaced:
+            // A new history below: every peer catches up from what it was sent.
+            hub.resyncAll(directory: directory)
+        }
+    }
+
+    // MARK: PeerHost
+
+    func add(_ peer: PeerConnection) { hub.add(peer) }
+
+    func remove(_ peer: PeerConnection) { hub.remove(peer) }
+
+    func sync(_ peer: PeerConnection, from version: Version?) {
+        let directory = self.directory
+        peer.sync(from: version, directory: directory, durable: directory.version)
+    }
+
+    func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
+        logger.info("agent announced", metadata: ["host.id": "\(name)", "boot.id": "\(announce.bootID)"])
+    }
+
+    func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {}
+
+    func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {}
+
+    func writable(_ peer: PeerConnection) {
+        let directory = self.directory
+        peer.drained(directory: directory, durable: directory.version)
+    }
+
+    func submit(_ request: DirectoryRequest, id: UInt64, from peer: PeerConnection) {
+        let key = ObjectIdentifier(peer)
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        agent.forward(request).whenComplete { result in
+            let engine = bound.value
+            switch result {
+            case .success(let version):
+                engine.hub.answer(key, id: id, .ok(version))
+            case .failure(let error as AgentError):
+                engine.hub.answer(key, id: id, .failed(error.code, message: error.description))
+            case .failure(let error):
+                engine.hub.answer(key, id: id, .failed(.internal, message: "\(error)"))
+            }
+        }
+    }
+}

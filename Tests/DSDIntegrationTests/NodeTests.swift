@@ -1,0 +1,113 @@
+import DSDClient
+import DSDCore
+import DSDTestSupport
+import Foundation
+import Testing
+
+/// The hierarchy (FIG. 7): a `dsd node` between the directory and agents.
+extension Integration {
+    @Suite struct Node {
+        /// Starts `dsd node` below the cluster's directory and waits until it listens and has
+        /// synced.
+        static func startNode(
+            _ cluster: Cluster, port: Int, name: String = "NODE1", upstream: Int? = nil, keyFile: String? = nil,
+            waitForSync: Bool = true
+        ) throws -> ChildProcess {
+            let child = try ChildProcess(
+                name: "node-\(name)", executable: cluster.dsd,
+                arguments: [
+                    "node", "--upstream", "127.0.0.1:\(upstream ?? cluster.port)", "--listen", "127.0.0.1:\(port)",
+                    "--cluster-key", keyFile ?? cluster.keyFile, "--socket", cluster.dir.file("\(name).sock"),
+                    "--host", name,
+                ],
+                logDirectory: cluster.dir.path)
+            let up = eventually(within: .seconds(10), every: .milliseconds(10)) {
+                !child.isRunning
+                    || (child.stderr.contains("node listening")
+                        && (!waitForSync || child.stderr.contains("snapshot applied")))
+            }
+            guard up != nil, child.isRunning else { throw HarnessError("node did not start: \(child.stderr)") }
+            return child
+        }
+
+        /// Writes through an agent below a node reach the agents on the directory and back;
+        /// versions are the directory's; the node's death moves its agent to the directory,
+        /// which resumes it with a delta.
+        @Test(.timeLimit(.minutes(2)))
+        func agentsBelowANodeShareTheDirectory() throws {
+            let cluster = try Cluster()
+            defer { cluster.stopAll() }
+            try cluster.startServer()
+            let nodePort = try freeLoopbackPort()
+            let node = try Self.startNode(cluster, port: nodePort)
+            defer { node.kill() }
+            try cluster.startAgent("A")
+            try cluster.startAgent("B", server: "127.0.0.1:\(nodePort),127.0.0.1:\(cluster.port)")
+            #expect(cluster.waitConnected(["A", "B"]) != nil, "\(cluster.logs())\n\(node.stderr)")
+            #expect(cluster.status("B")["directory"] == "127.0.0.1:\(nodePort)", "B is below the node")
+
+            let a = try cluster.client("A")
+            let b = try cluster.client("B")
+            try b.put(table: testTable, entry: Entry(key: "GW.B1", value: "HOST2:1"))
+            #expect(cluster.entry("B", testTable, "GW.B1")?.value == "HOST2:1", "the writer reads its own write")
+            #expect(eventually(within: .seconds(3)) { cluster.entry("A", testTable, "GW.B1") != nil } != nil)
+            try a.put(table: testTable, entry: Entry(key: "GW.A1", value: "HOST1:1"))
+            #expect(eventually(within: .seconds(3)) { cluster.entry("B", testTable, "GW.A1") != nil } != nil)
+            // A refusal from the directory comes back through the node.
+            #expect(throws: ClientError.self) { try b.delete(table: testTable, key: "GW.404") }
+            let version = cluster.status("A")["version"]
+            #expect(
+                eventually(within: .seconds(3)) { cluster.status("B")["version"] == version } != nil,
+                "versions pass through the node unchanged")
+            #expect(cluster.status("B")["snapshots_received"] == "1")
+
+            node.kill()
+            let killed = ContinuousClock.now
+            let back = eventually(within: .seconds(5), every: .milliseconds(10)) {
+                (try? cluster.client("B").put(table: testTable, entry: Entry(key: "GW.B2", value: "HOST2:2"))) != nil
+            }
+            let took = ContinuousClock.now - killed
+            print("[node] a write through the agent of a SIGKILLed node succeeded after \(milliseconds(took)) ms")
+            #expect(back != nil && took < .seconds(1), "the agent continues through the directory within 1 s")
+            let status = cluster.status("B")
+            #expect(status["directory"] == "127.0.0.1:\(cluster.port)")
+            #expect(status["snapshots_received"] == "1", "resumed from the node's version with a delta: \(status)")
+            #expect(cluster.entry("B", testTable, "GW.A1") != nil)
+        }
+
+        /// Three levels (directory → node → node → agent) carry writes both ways with the
+        /// directory's versions; a node with the wrong cluster key is refused and learns nothing.
+        @Test(.timeLimit(.minutes(2)))
+        func threeLevelsAndAWrongKey() throws {
+            let cluster = try Cluster()
+            defer { cluster.stopAll() }
+            try cluster.startServer()
+            let ports = [try freeLoopbackPort(), try freeLoopbackPort(), try freeLoopbackPort()]
+            let first = try Self.startNode(cluster, port: ports[0], name: "NODE1")
+            defer { first.kill() }
+            let second = try Self.startNode(cluster, port: ports[1], name: "NODE2", upstream: ports[0])
+            defer { second.kill() }
+            try cluster.startAgent("A")
+            try cluster.startAgent("C", server: "127.0.0.1:\(ports[1])")
+            #expect(cluster.waitConnected(["A", "C"]) != nil, "\(cluster.logs())\n\(second.stderr)")
+            try cluster.client("C").put(table: testTable, entry: Entry(key: "GW.C1", value: "HOST3:1"))
+            #expect(eventually(within: .seconds(3)) { cluster.entry("A", testTable, "GW.C1") != nil } != nil)
+            try cluster.client("A").put(table: testTable, entry: Entry(key: "GW.A1", value: "HOST1:1"))
+            #expect(eventually(within: .seconds(3)) { cluster.entry("C", testTable, "GW.A1") != nil } != nil)
+            let version = cluster.status("A")["version"]
+            #expect(eventually(within: .seconds(3)) { cluster.status("C")["version"] == version } != nil)
+
+            let wrongKey = cluster.dir.file("wrong.key")
+            try Cluster.keygen(into: wrongKey, in: cluster.dir)
+            let stranger = try Self.startNode(
+                cluster, port: ports[2], name: "NODE3", keyFile: wrongKey, waitForSync: false)
+            defer { stranger.kill() }
+            let refused = eventually(within: .seconds(5)) { stranger.stderr.contains("cluster key") }
+            #expect(refused != nil, "the node says why it is refused:\n\(stranger.stderr)")
+            let status =
+                (try? AgentClient(socketPath: cluster.dir.file("NODE3.sock"), timeout: .seconds(2)).status())
+                .map { Dictionary($0, uniquingKeysWith: { $1 }) } ?? [:]
+            #expect(status["entries"] == "0" && status["state"] != "connected", "it learned nothing: \(status)")
+        }
+    }
+}
