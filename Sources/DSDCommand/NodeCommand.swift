@@ -19,6 +19,8 @@ struct NodeCommand: AsyncParsableCommand {
             agents (and nodes) below; their writes go up and are answered once they came
             back down committed. Versions are the directory's, so an agent moves between
             nodes, or to the directory, and resumes with a delta.
+            The node probes the routes of the agents attached to it (--route on each
+            agent) and commits their validity upward.
             """
     )
 
@@ -32,6 +34,7 @@ struct NodeCommand: AsyncParsableCommand {
     var socket = "/run/dsd/node.sock"
     @Option(name: .long, help: "This node's host name, e.g. RACK1 (default: the machine's host name).")
     var host: String?
+    @OptionGroup var liveness: LivenessOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -55,7 +58,8 @@ struct NodeCommand: AsyncParsableCommand {
         let (listenHost, port) = try parseAddress(listen, option: "--listen")
         let key = try loadClusterKey(path: clusterKey, create: false)
         let name = host ?? localHostName()
-        let server = ServerSettings(host: listenHost, port: port, dataDirectory: "", clusterKey: key, name: name)
+        var server = ServerSettings(host: listenHost, port: port, dataDirectory: "", clusterKey: key, name: name)
+        server.routeProbing = liveness.routes
         let agent = AgentSettings(servers: try endpoints(), hostName: name, clusterKey: key, socketPath: socket)
         let node = try DirectoryNode(settings: NodeSettings(server: server, agent: agent), logger: logger)
         do {

@@ -11,7 +11,7 @@ extension Integration {
         /// synced.
         static func startNode(
             _ cluster: Cluster, port: Int, name: String = "NODE1", upstream: Int? = nil, keyFile: String? = nil,
-            waitForSync: Bool = true
+            waitForSync: Bool = true, extraArguments: [String] = []
         ) throws -> ChildProcess {
             let child = try ChildProcess(
                 name: "node-\(name)", executable: cluster.dsd,
@@ -19,7 +19,7 @@ extension Integration {
                     "node", "--upstream", "127.0.0.1:\(upstream ?? cluster.port)", "--listen", "127.0.0.1:\(port)",
                     "--cluster-key", keyFile ?? cluster.keyFile, "--socket", cluster.dir.file("\(name).sock"),
                     "--host", name,
-                ],
+                ] + extraArguments,
                 logDirectory: cluster.dir.path)
             let up = eventually(within: .seconds(10), every: .milliseconds(10)) {
                 !child.isRunning
@@ -108,6 +108,41 @@ extension Integration {
                 (try? AgentClient(socketPath: cluster.dir.file("NODE3.sock"), timeout: .seconds(2)).status())
                 .map { Dictionary($0, uniquingKeysWith: { $1 }) } ?? [:]
             #expect(status["entries"] == "0" && status["state"] != "connected", "it learned nothing: \(status)")
+        }
+
+        /// The node probes the routes of the agents attached to it and commits their validity
+        /// upward: every host sees a stopped host's route invalid, then valid again.
+        @Test(.timeLimit(.minutes(2)))
+        func theNodeProbesTheRoutesOfItsAgents() throws {
+            let cluster = try Cluster()
+            defer { cluster.stopAll() }
+            try cluster.startServer()
+            let nodePort = try freeLoopbackPort()
+            let node = try Self.startNode(
+                cluster, port: nodePort, extraArguments: ["--probe-interval-ms", "100", "--probe-misses", "3"])
+            defer { node.kill() }
+            try cluster.startAgent("OBS")
+            let probed = try cluster.startAgent(
+                "HOST5", server: "127.0.0.1:\(nodePort)",
+                extraArguments: ["--route", "127.0.0.1", "--probe-port", "\(try freeLoopbackPort())"])
+            #expect(cluster.waitConnected(["OBS", "HOST5"]) != nil)
+            let routes = StandardTable.hostRoute.name
+            #expect(
+                eventually(within: .seconds(5)) { cluster.entry("OBS", routes, "HOST5.0")?.valid == true } != nil,
+                "the node puts the announced route\n\(node.stderr)")
+            probed.signal(SIGSTOP)
+            let stopped = ContinuousClock.now
+            let down = eventually(within: .seconds(5), every: .milliseconds(20)) {
+                cluster.entry("OBS", routes, "HOST5.0")?.valid == false
+            }
+            print(
+                "[node] a stopped host's route invalid on the directory's agents after \(milliseconds(ContinuousClock.now - stopped)) ms"
+            )
+            #expect(down != nil, "the node marks the silent route invalid\n\(node.stderr)")
+            probed.signal(SIGCONT)
+            #expect(
+                eventually(within: .seconds(5)) { cluster.entry("OBS", routes, "HOST5.0")?.valid == true } != nil,
+                "and valid again once it answers")
         }
     }
 }

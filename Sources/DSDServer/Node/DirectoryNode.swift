@@ -32,6 +32,7 @@ public final class DirectoryNode: Service, Sendable {
     public let agent: Agent
     private let logger: Logger
     private let listener = Mutex<(any Channel)?>(nil)
+    private let engine = Mutex<NIOLoopBound<NodeEngine>?>(nil)
 
     public init(settings: NodeSettings, logger: Logger) throws {
         self.settings = settings
@@ -46,14 +47,16 @@ public final class DirectoryNode: Service, Sendable {
         let loop = agent.eventLoop
         let agent = self.agent
         let logger = self.logger
-        let engine = try await loop.submit {
-            let engine = NodeEngine(agent: agent, logger: logger)
-            engine.start()
-            return NIOLoopBound(engine, eventLoop: loop)
+        let server = settings.server
+        let engine = try await loop.flatSubmit {
+            let engine = NodeEngine(agent: agent, settings: server, logger: logger)
+            let bound = NIOLoopBound(engine, eventLoop: loop)
+            return engine.start().map { bound }
         }.get()
         let channel = try await DirectoryServer.listen(
             group: loop, settings: settings.server, logger: logger, engine: engine)
         listener.withLock { $0 = channel }
+        self.engine.withLock { $0 = engine }
         let port = channel.localAddress?.port ?? settings.server.port
         logger.info(
             "node listening",
@@ -77,6 +80,7 @@ public final class DirectoryNode: Service, Sendable {
             })
         else { return }
         logger.info("node shutting down")
+        if let engine = engine.withLock({ $0 }) { try? await engine.eventLoop.submit { engine.value.stop() }.get() }
         try? await channel.close()
         try await agent.shutdown()
     }

@@ -12,26 +12,54 @@ import NIOCore
 /// kept with continuous versions (every change arrives in order), so an agent moves between
 /// nodes, or to the root, and resumes with a delta. A write from below is forwarded upward
 /// and answered once it came back down committed, after the push that carries it, so the
-/// writer reads its own write here. Not yet forwarded: the leases and route announcements of
-/// the agents below (their heartbeats stay on their own hosts; agent loss and route probing
-/// for them are not decided).
-final class NodeEngine: PeerHost {
+/// writer reads its own write here. The node probes the routes of the agents attached to it
+/// (`RouteProber`) and commits their validity upward like any write, so probing load is spread
+/// over the nodes. Not yet forwarded: the leases of the agents below (their heartbeats stay on
+/// their own hosts; agent loss is not decided for them).
+final class NodeEngine: PeerHost, RouteProberHost {
     let loop: any EventLoop
     let agent: Agent
+    let settings: ServerSettings
     let logger: Logger
     let hub = ReplicationHub()
+    var prober: RouteProber?
+    /// The host each announced connection belongs to.
+    private var hosts: [ObjectIdentifier: String] = [:]
 
-    init(agent: Agent, logger: Logger) {
+    init(agent: Agent, settings: ServerSettings, logger: Logger) {
         self.loop = agent.eventLoop
         self.agent = agent
+        self.settings = settings
         self.logger = logger
     }
 
-    /// Registers for the replica's updates (on the loop).
-    func start() {
+    /// Registers for the replica's updates and starts route probing (on the loop).
+    func start() -> EventLoopFuture<Void> {
         let bound = NIOLoopBound(self, eventLoop: loop)
         agent.observeReplication { update in bound.value.replicaUpdated(update) }
+        return RouteProber.start(engine: self).map { bound.value.prober = $0 }
     }
+
+    func stop() {
+        prober?.stop()
+        prober = nil
+    }
+
+    // MARK: RouteProberHost
+
+    func currentEntry(table: TableID, key: String) -> Entry? { agent.replica.read { $0.entry(table: table, key: key) } }
+
+    /// A route's validity, decided here, committed above like a write from below.
+    func commitDerived(_ mutation: Mutation) {
+        guard case .put(let table, let entry) = mutation else { return }
+        let logger = self.logger
+        agent.forward(.put(table, entry)).whenFailure { error in
+            logger.warning(
+                "route validity not committed above", metadata: ["route": "\(entry.key)", "error": "\(error)"])
+        }
+    }
+
+    static func connectionID(_ peer: PeerConnection) -> UInt64 { UInt64(UInt(bitPattern: ObjectIdentifier(peer))) }
 
     private var directory: Directory { agent.replica.directory }
 
@@ -56,7 +84,12 @@ final class NodeEngine: PeerHost {
 
     func add(_ peer: PeerConnection) { hub.add(peer) }
 
-    func remove(_ peer: PeerConnection) { hub.remove(peer) }
+    func remove(_ peer: PeerConnection) {
+        hub.remove(peer)
+        if let host = hosts.removeValue(forKey: ObjectIdentifier(peer)) {
+            prober?.connectionGone(Self.connectionID(peer), host: host)
+        }
+    }
 
     func sync(_ peer: PeerConnection, from version: Version?) {
         let directory = self.directory
@@ -64,6 +97,8 @@ final class NodeEngine: PeerHost {
     }
 
     func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
+        hosts[ObjectIdentifier(peer)] = name
+        prober?.announced(owner: Self.connectionID(peer), host: name, announce)
         logger.info("agent announced", metadata: ["host.id": "\(name)", "boot.id": "\(announce.bootID)"])
     }
 
