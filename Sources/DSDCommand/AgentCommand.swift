@@ -21,6 +21,18 @@ struct AgentOptions: ParsableArguments {
     var hostName: String { host ?? localHostName() }
 }
 
+/// A list of directory addresses `HOST:PORT[,HOST:PORT…]` given with `option`.
+func parseEndpoints(_ text: String, option: String) throws -> [AgentSettings.Endpoint] {
+    let endpoints = try text.split(separator: ",").map { part in
+        guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
+            throw ValidationError("\(option) expects HOST:PORT[,HOST:PORT…], got '\(part)'")
+        }
+        return endpoint
+    }
+    guard !endpoints.isEmpty else { throw ValidationError("\(option) needs at least one HOST:PORT") }
+    return endpoints
+}
+
 /// Binds the agent's socket and starts it, naming the socket when it cannot be bound. Its
 /// directory exists already: `Agent.init` created it to lock the socket.
 func startAgent(_ agent: Agent) async throws {
@@ -63,16 +75,7 @@ struct AgentCommand: AsyncParsableCommand {
     func validate() throws { _ = try endpoints() }
 
     /// The `--server` addresses.
-    func endpoints() throws -> [AgentSettings.Endpoint] {
-        let endpoints = try server.split(separator: ",").map { part in
-            guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
-                throw ValidationError("--server expects HOST:PORT[,HOST:PORT…], got '\(part)'")
-            }
-            return endpoint
-        }
-        guard !endpoints.isEmpty else { throw ValidationError("--server needs at least one HOST:PORT") }
-        return endpoints
-    }
+    func endpoints() throws -> [AgentSettings.Endpoint] { try parseEndpoints(server, option: "--server") }
 
     func run() async throws {
         let logger = logging.makeLogger("dsd.agent")

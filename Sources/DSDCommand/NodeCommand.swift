@@ -42,16 +42,7 @@ struct NodeCommand: AsyncParsableCommand {
         _ = try endpoints()
     }
 
-    func endpoints() throws -> [AgentSettings.Endpoint] {
-        let endpoints = try upstream.split(separator: ",").map { part in
-            guard let endpoint = AgentSettings.Endpoint(parsing: part) else {
-                throw ValidationError("--upstream expects HOST:PORT[,HOST:PORT…], got '\(part)'")
-            }
-            return endpoint
-        }
-        guard !endpoints.isEmpty else { throw ValidationError("--upstream needs at least one HOST:PORT") }
-        return endpoints
-    }
+    func endpoints() throws -> [AgentSettings.Endpoint] { try parseEndpoints(upstream, option: "--upstream") }
 
     func run() async throws {
         let logger = logging.makeLogger("dsd.node")
