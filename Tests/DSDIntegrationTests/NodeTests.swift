@@ -60,6 +60,11 @@ extension Integration {
                 eventually(within: .seconds(3)) { cluster.status("B")["version"] == version } != nil,
                 "versions pass through the node unchanged")
             #expect(cluster.status("B")["snapshots_received"] == "1")
+            // The node publishes itself, valid while it lives.
+            #expect(
+                eventually(within: .seconds(5)) {
+                    cluster.entry("A", "DSD_NODES", "NODE1") == Entry(key: "NODE1", value: "127.0.0.1:\(nodePort)")
+                } != nil, "DSD_NODES NODE1 → its address\n\(node.stderr)")
 
             node.kill()
             let killed = ContinuousClock.now
@@ -73,6 +78,9 @@ extension Integration {
             #expect(status["directory"] == "127.0.0.1:\(cluster.port)")
             #expect(status["snapshots_received"] == "1", "resumed from the node's version with a delta: \(status)")
             #expect(cluster.entry("B", testTable, "GW.A1") != nil)
+            #expect(
+                eventually(within: .seconds(5)) { cluster.entry("A", "DSD_NODES", "NODE1")?.valid == false } != nil,
+                "a dead node's entry turns invalid everywhere")
         }
 
         /// Three levels (directory → node → node → agent) carry writes both ways with the

@@ -33,6 +33,15 @@ public final class DirectoryNode: Service, Sendable {
     private let logger: Logger
     private let listener = Mutex<(any Channel)?>(nil)
     private let engine = Mutex<NIOLoopBound<NodeEngine>?>(nil)
+    private let publisher = Mutex<Task<Void, Never>?>(nil)
+
+    /// The table nodes publish themselves in: `<name> → <listen address>`, valid while the
+    /// node lives (heartbeated through its own agent, so a dead node's entry turns invalid
+    /// everywhere after the directory's agent timeout).
+    public static let nodesTable = "DSD_NODES"
+    /// Time_Max of a node's entry, and how often it is touched.
+    static let publishTimeMax: Duration = .seconds(3)
+    static let publishInterval: Duration = .seconds(1)
 
     public init(settings: NodeSettings, logger: Logger) throws {
         self.settings = settings
@@ -58,6 +67,7 @@ public final class DirectoryNode: Service, Sendable {
         listener.withLock { $0 = channel }
         self.engine.withLock { $0 = engine }
         let port = channel.localAddress?.port ?? settings.server.port
+        publish(address: "\(settings.server.host):\(port)")
         logger.info(
             "node listening",
             metadata: [
@@ -65,6 +75,40 @@ public final class DirectoryNode: Service, Sendable {
                 "upstream": "\(settings.agent.servers.map(\.description).joined(separator: ","))",
             ])
         return port
+    }
+
+    /// Keeps `DSD_NODES/<name> → address` valid while the node runs: the table is created if
+    /// missing, the entry put, then touched every second (Time_Max 3 s). Failures (the
+    /// directory away) are retried on the next round.
+    private func publish(address: String) {
+        let agent = self.agent
+        let name = settings.agent.hostName
+        let logger = self.logger
+        let task = Task.detached {
+            var published = false
+            while !Task.isCancelled {
+                do throws(AgentError) {
+                    if !published {
+                        if agent.replica.read({ $0.table(named: Self.nodesTable) }) == nil {
+                            do throws(AgentError) {
+                                _ = try agent.createTable(Self.nodesTable)
+                            } catch {
+                                guard case .rejected(.tableExists, _) = error else { throw error }
+                            }
+                        }
+                        _ = try agent.put(table: Self.nodesTable, entry: Entry(key: name, value: address))
+                        published = true
+                        logger.info("node published", metadata: ["table": "\(Self.nodesTable)", "key": "\(name)"])
+                    }
+                    _ = try agent.heartbeat(table: Self.nodesTable, key: name, timeMax: Self.publishTimeMax)
+                } catch {
+                    logger.debug("node entry not touched", metadata: ["error": "\(error)"])
+                    if case .rejected = error { published = false }
+                }
+                try? await Task.sleep(for: Self.publishInterval)
+            }
+        }
+        publisher.withLock { $0 = task }
     }
 
     public func run() async throws {
@@ -80,6 +124,7 @@ public final class DirectoryNode: Service, Sendable {
             })
         else { return }
         logger.info("node shutting down")
+        publisher.withLock { $0?.cancel() }
         if let engine = engine.withLock({ $0 }) { try? await engine.eventLoop.submit { engine.value.stop() }.get() }
         try? await channel.close()
         try await agent.shutdown()
