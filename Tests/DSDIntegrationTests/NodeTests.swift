@@ -152,5 +152,41 @@ extension Integration {
                 eventually(within: .seconds(5)) { cluster.entry("OBS", routes, "HOST5.0")?.valid == true } != nil,
                 "and valid again once it answers")
         }
+
+        /// A server whose heartbeats stop under one node is invalid, and its backup promoted,
+        /// on the hosts under another node within Time_Max + 100 ms.
+        @Test(.timeLimit(.minutes(2)))
+        func aFailureUnderOneNodeIsSeenUnderAnother() throws {
+            let cluster = try Cluster()
+            defer { cluster.stopAll() }
+            try cluster.startServer()
+            let ports = [try freeLoopbackPort(), try freeLoopbackPort()]
+            let first = try Self.startNode(cluster, port: ports[0], name: "NODE1")
+            defer { first.kill() }
+            let second = try Self.startNode(cluster, port: ports[1], name: "NODE2")
+            defer { second.kill() }
+            try cluster.startAgent("UNDER1", server: "127.0.0.1:\(ports[0])")
+            try cluster.startAgent("UNDER2", server: "127.0.0.1:\(ports[1])")
+            #expect(cluster.waitConnected(["UNDER1", "UNDER2"]) != nil)
+            let metadata = StandardTable.metadata.name
+            let writer = try cluster.client("UNDER2")
+            for (key, value) in [("MDS.8.1", "HOST9:1"), ("MDS.8.2", "HOST8:1"), ("MDS.8", "HOST9:1")] {
+                try writer.put(table: metadata, entry: Entry(key: key, value: value))
+            }
+            let timeMax = Duration.milliseconds(500)
+            let touched = ContinuousClock.now
+            _ = try writer.heartbeat(table: metadata, key: "MDS.8.1", timeMax: timeMax)
+            // No more touches: the server under NODE2 "died".
+            let replaced = eventually(within: .seconds(5), every: .milliseconds(5)) {
+                cluster.entry("UNDER1", metadata, "MDS.8") == Entry(key: "MDS.8", value: "HOST8:1")
+                    && cluster.entry("UNDER1", metadata, "MDS.8.1")?.valid == false
+            }
+            let beyond = ContinuousClock.now - touched - timeMax
+            print(
+                "[node] a heartbeat that stopped under NODE2: backup promoted under NODE1 \(milliseconds(beyond)) ms after Time_Max"
+            )
+            #expect(replaced != nil, "\(cluster.logs())")
+            #expect(beyond < .milliseconds(100), "within Time_Max + 100 ms")
+        }
     }
 }
