@@ -25,8 +25,13 @@ final class RawPeer: Sendable {
     let name: String
     private let counts = Mutex(PeerCounts())
     private let channel = Mutex<(any Channel)?>(nil)
+    /// Told of every change this peer receives (the fan-out benchmark).
+    let tracker: FanoutTracker?
 
-    init(name: String) { self.name = name }
+    init(name: String, tracker: FanoutTracker? = nil) {
+        self.name = name
+        self.tracker = tracker
+    }
 
     var current: PeerCounts { counts.withLock { $0 } }
 
@@ -114,6 +119,7 @@ private final class RawPeerHandler: ChannelInboundHandler {
                 $0.changes += 1
                 $0.lastVersion = change.version
             }
+            peer.tracker?.received(change.version)
         case .snapshotEnd(let version):
             peer.update {
                 $0.synced = true

@@ -10,13 +10,14 @@
 /// - rss: resident memory of the directory and of agents holding 10,000 and 100,000 entries.
 /// - detection: heartbeat deadline → the entry seen invalid on another agent.
 /// - fuse: the `/dsd` mount of real agents: reads vs tmpfs, `cat`, write → remote inotify.
+/// - fanout: commit → the last of 100 to 10,000 agents, flat and through `dsd node`s.
 /// - redundancy: the directory on etcd: write latency next to etcd's own put and the log,
 ///   and the interruption a master SIGKILL causes.
 import Dispatch
 import Foundation
 
 let usage = """
-    usage: dsd-bench [all|propagation|wire|rss|detection|fuse|redundancy] [--puts N] [--entries N,N…] [--kills N]
+    usage: dsd-bench [all|propagation|wire|rss|detection|fuse|fanout|redundancy] [--puts N] [--entries N,N…] [--kills N]
                      [--dsd PATH]
 
       all            every benchmark below (what `make bench` runs)
@@ -25,6 +26,7 @@ let usage = """
       rss            VmRSS of `dsd server` and `dsd agent` with 10,000 and 100,000 entries
       detection      heartbeat deadline → invalid on another agent, p50/p99/max over 50 trials
       fuse           /dsd mounts of two agents: open+read+close and cat vs tmpfs, write → remote inotify
+      fanout         commit → last of N agents (protocol peers), 100 and 1,000 flat, 1,000 and 10,000 via 10 nodes
       redundancy     dsd on a 3-member etcd: put latency vs etcd's own put and the log; master SIGKILL → writes
                      and promotion again, p50/p99
 
@@ -45,7 +47,7 @@ struct Options {
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             switch argument {
-            case "all", "propagation", "wire", "rss", "detection", "fuse", "redundancy":
+            case "all", "propagation", "wire", "rss", "detection", "fuse", "fanout", "redundancy":
                 command = argument
             case "--puts":
                 guard let value = rest.popFirst().flatMap(Int.init), value > 0 else {
@@ -101,6 +103,11 @@ func runBenchmarks(_ options: Options, children: ChildProcesses, scratch: Scratc
     if options.command == "all" || options.command == "fuse" {
         let bench = FuseBench(dsd: dsd, scratch: scratch, children: children)
         FuseBench.print(try bench.run(), iterations: bench.iterations, catRuns: bench.catRuns, writes: bench.writes)
+    }
+    if options.command == "all" || options.command == "fanout" {
+        let changes = min(options.puts, 200)
+        let bench = FanoutBench(dsd: dsd, scratch: scratch, children: children, changes: changes)
+        FanoutBench.print(try bench.run(), changes: changes)
     }
     if options.command == "all" || options.command == "redundancy" {
         let bench = RedundancyBench(
