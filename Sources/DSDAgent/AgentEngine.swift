@@ -203,9 +203,23 @@ final class AgentEngine {
 
     // MARK: Status
 
+    /// `text` cut to at most `limit` UTF-8 bytes, ending in "…" when cut: a status field
+    /// (an error's sentence) always fits its frame.
+    static func fitting(_ text: String, _ limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var cut = ""
+        for character in text {
+            guard cut.utf8.count + character.utf8.count <= limit - 3 else { break }
+            cut.append(character)
+        }
+        return cut + "…"
+    }
+
     func status() -> [StatusField] {
         var fields: [StatusField] = []
-        func add(_ name: String, _ value: String) { fields.append(StatusField(name: name, value: value)) }
+        func add(_ name: String, _ value: String) {
+            fields.append(StatusField(name: name, value: Self.fitting(value, WireLimits.maxStatusFieldBytes)))
+        }
         let directory = replica.directory
         add("host", settings.hostName)
         func notConnected(since: Instant) {

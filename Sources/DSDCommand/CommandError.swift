@@ -1,7 +1,9 @@
 import DSDCore
+import DSDEtcd
 import DSDFuse
 import DSDLog
 import DSDPosix
+import DSDServer
 import DSDWire
 import Glibc
 
@@ -27,7 +29,9 @@ enum CommandError: Error {
     case seedInvalid(path: String, LoadFormat.ParseError)
     case seedNotSynced(path: String)
     /// `dsd server --etcd` could not read or initialise the directory in etcd.
-    case etcdUnusable(endpoints: String, reason: String)
+    case etcdUnusable(endpoints: String, EtcdError)
+    /// What `dsd server --etcd` found under its prefix is not a directory it can serve.
+    case etcdDirectory(EtcdStartError)
 }
 
 extension CommandError: CustomStringConvertible {
@@ -54,9 +58,11 @@ extension CommandError: CustomStringConvertible {
             return "cannot listen on \(address): \(String(cString: strerror(code)))"
         case .dataDirectory(let path, let error):
             return "cannot open the data directory \(path): \(error)"
-        case .etcdUnusable(let endpoints, let reason):
+        case .etcdUnusable(let endpoints, let error):
             return
-                "cannot read the directory from etcd at \(endpoints): \(reason); check that the members run and have quorum (etcdctl endpoint health)"
+                "cannot read the directory from etcd at \(endpoints): \(error); check that the members run and have quorum (etcdctl endpoint health)"
+        case .etcdDirectory(let error):
+            return "\(error)"
         case .mountpointMissing(let path):
             return "mount point \(path) does not exist: create it (mkdir \(path)) or choose another with --mount"
         case .mountpointNotDirectory(let path):

@@ -92,7 +92,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .seedInvalid: .rejected
         case .clusterKeyMissing, .clusterKeyUnreadable, .clusterKeyInvalid, .clusterKeyExposed, .cannotWrite,
             .cannotCreateDirectory, .cannotListen, .dataDirectory, .mountpointMissing, .mountpointNotDirectory,
-            .cannotMount, .seedUnreadable, .seedNotSynced, .etcdUnusable:
+            .cannotMount, .seedUnreadable, .seedNotSynced, .etcdUnusable, .etcdDirectory:
             .other
         }
     }

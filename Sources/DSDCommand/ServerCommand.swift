@@ -102,7 +102,9 @@ func startServer(_ server: DirectoryServer, listen: String, data: String, etcd: 
     do {
         return try await server.start()
     } catch let error as EtcdError {
-        throw CommandError.etcdUnusable(endpoints: etcd ?? "", reason: "\(error)")
+        throw CommandError.etcdUnusable(endpoints: etcd ?? "", error)
+    } catch let error as EtcdStartError {
+        throw CommandError.etcdDirectory(error)
     } catch let error as LogError {
         throw CommandError.dataDirectory(path: data, error)
     } catch let error as IOError {

@@ -29,6 +29,21 @@ public enum CRC32C {
         update(0, bytes)
     }
 
+    /// `bytes` followed by their checksum (u32 little endian): the trailer of the small
+    /// checksummed files (`leases`, a server's etcd cache).
+    public static func appendingChecksum(_ bytes: [UInt8]) -> [UInt8] {
+        bytes + withUnsafeBytes(of: checksum(bytes).littleEndian, Array.init)
+    }
+
+    /// What precedes the checksum trailer of `bytes`, if the trailer matches; nil when it does
+    /// not, or when `bytes` are too short to hold one.
+    public static func verifiedBody(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        guard bytes.count >= 4 else { return nil }
+        let body = bytes.dropLast(4)
+        let stored = bytes.suffix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
+        return checksum(body) == stored ? body : nil
+    }
+
     /// Continues a checksum: `update(checksum(a), b) == checksum(a + b)`.
     public static func update(_ crc: UInt32, _ bytes: some Collection<UInt8>) -> UInt32 {
         if let result = bytes.withContiguousStorageIfAvailable({

@@ -29,22 +29,12 @@ struct LivenessDriver {
 /// `AgentLiveness` and carries out its directives — a timer on the loop, and `put(valid=0)`
 /// through the same commit path as requests, so promotion follows.
 extension DirectoryEngine {
-    static func livenessNow() -> Instant {
-        Instant(nanoseconds: DispatchTime.now().uptimeNanoseconds)
-    }
-
-    /// A connection's id for the machine. Unique among live connections; an address reused
-    /// after a connection is gone is harmless because its disconnect was already handled.
-    static func connectionID(_ peer: PeerConnection) -> UInt64 {
-        UInt64(UInt(bitPattern: ObjectIdentifier(peer)))
-    }
-
     func livenessConnected(_ peer: PeerConnection, host: String, bootID: UInt64) {
-        let id = Self.connectionID(peer)
+        let id = peer.connectionID
         liveness.hosts[id] = host
         let before = liveness.machine.agents[host]?.bootID
         let directives = liveness.machine.onConnected(
-            host: host, bootID: bootID, connection: id, now: Self.livenessNow())
+            host: host, bootID: bootID, connection: id, now: LivenessDirectives.now())
         if let before, before != bootID {
             logger.notice(
                 "agent restarted; its old leases are void",
@@ -55,27 +45,28 @@ extension DirectoryEngine {
     }
 
     func livenessLeased(_ peer: PeerConnection, table: TableID, key: String, timeMaxMillis: UInt64) {
-        let id = Self.connectionID(peer)
+        let id = peer.connectionID
         guard let host = liveness.hosts[id], let entry = directory.entry(table: table, key: key) else { return }
         let timeMax = Duration.milliseconds(Int64(clamping: timeMaxMillis))
         carryOut(
             liveness.machine.onLease(
                 host: host, connection: id, table: table, key: key, timeMax: timeMax, value: entry.value,
-                now: Self.livenessNow()))
+                now: LivenessDirectives.now()))
         persistLeasesIfChanged()
     }
 
     func livenessUnleased(_ peer: PeerConnection, table: TableID, key: String) {
-        let id = Self.connectionID(peer)
+        let id = peer.connectionID
         guard let host = liveness.hosts[id] else { return }
         carryOut(
-            liveness.machine.onUnlease(host: host, connection: id, table: table, key: key, now: Self.livenessNow()))
+            liveness.machine.onUnlease(
+                host: host, connection: id, table: table, key: key, now: LivenessDirectives.now()))
         persistLeasesIfChanged()
     }
 
     /// A committed write from `peer`: a lease its host holds on the entry follows the value.
     func livenessWrote(_ peer: PeerConnection, _ mutation: Mutation) {
-        guard case .put(let table, let entry) = mutation, let host = liveness.hosts[Self.connectionID(peer)] else {
+        guard case .put(let table, let entry) = mutation, let host = liveness.hosts[peer.connectionID] else {
             return
         }
         liveness.machine.onWrite(host: host, table: table, key: entry.key, value: entry.value)
@@ -85,15 +76,15 @@ extension DirectoryEngine {
     /// Returns the host the connection announced, if it did.
     @discardableResult
     func livenessDisconnected(_ peer: PeerConnection) -> String? {
-        let id = Self.connectionID(peer)
+        let id = peer.connectionID
         guard let host = liveness.hosts.removeValue(forKey: id) else { return nil }
-        carryOut(liveness.machine.onDisconnected(host: host, connection: id, now: Self.livenessNow()))
+        carryOut(liveness.machine.onDisconnected(host: host, connection: id, now: LivenessDirectives.now()))
         return host
     }
 
     private func livenessTick() {
         liveness.timer = nil
-        carryOut(liveness.machine.onTick(now: Self.livenessNow()))
+        carryOut(liveness.machine.onTick(now: LivenessDirectives.now()))
         persistLeasesIfChanged()
     }
 
@@ -106,10 +97,10 @@ extension DirectoryEngine {
     /// blocked the loop), so agents that dropped it then are not lost (`onDirectoryStalled`).
     func watchForStalls() {
         let bound = NIOLoopBound(self, eventLoop: loop)
-        liveness.lastStallCheck = Self.livenessNow()
+        liveness.lastStallCheck = LivenessDirectives.now()
         loop.scheduleRepeatedTask(initialDelay: Self.stallCheckInterval, delay: Self.stallCheckInterval) { _ in
             let engine = bound.value
-            let now = Self.livenessNow()
+            let now = LivenessDirectives.now()
             let gap = now - engine.liveness.lastStallCheck
             engine.liveness.lastStallCheck = now
             guard gap > Duration(Self.stallCheckInterval) + Self.stallThreshold else { return }

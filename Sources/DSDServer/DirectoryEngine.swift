@@ -58,7 +58,7 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
         self.settings = settings
         self.logger = logger
         self.lastDurableLSN = writer.durableLSN
-        self.liveness = LivenessDriver(settings: settings.liveness, now: Self.livenessNow(), restoring: leases)
+        self.liveness = LivenessDriver(settings: settings.liveness, now: LivenessDirectives.now(), restoring: leases)
     }
 
     // MARK: Peers
@@ -73,7 +73,7 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
         hub.remove(peer)
         // Routes are announced with the host name, in the same `announce` as the liveness.
         if let host = livenessDisconnected(peer) {
-            routeProber?.connectionGone(Self.connectionID(peer), host: host)
+            routeProber?.connectionGone(peer.connectionID, host: host)
         }
     }
 
@@ -86,7 +86,7 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
     func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
         loop.preconditionInEventLoop()
         livenessConnected(peer, host: name, bootID: announce.bootID)
-        routeProber?.announced(owner: Self.connectionID(peer), host: name, announce)
+        routeProber?.announced(owner: peer.connectionID, host: name, announce)
         logger.info(
             "agent announced",
             metadata: [
@@ -162,18 +162,10 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
     }
 
     private func mutation(for request: DirectoryRequest) throws(DirectoryError) -> Mutation {
-        switch request {
-        case .put(let table, let entry): .put(table, entry)
-        case .delete(let table, let key): .delete(table, key: key)
-        case .createTable(let name): try directory.mutation(forCreateTable: name)
-        case .dropTable(let table): .dropTable(table)
-        case .dropEmptyTable(let table):
-            // Checked against the state this change commits on: no entry can slip in between.
-            try { () throws(DirectoryError) -> Mutation in
-                try directory.requireEmpty(table)
-                return .dropTable(table)
-            }()
-        }
+        let (mutation, requiresEmpty) = try request.mutation(in: directory)
+        // Checked against the state this change commits on: no entry can slip in between.
+        if requiresEmpty { try directory.requireEmpty(mutation.table) }
+        return mutation
     }
 
     private func append(_ change: Change, reply: (peer: ObjectIdentifier, id: UInt64)?) {

@@ -57,18 +57,14 @@ enum LeaseStore {
                 writeString(lease.value, to: &buffer)
             }
         }
-        let crc = CRC32C.checksum(buffer.readableBytesView)
-        buffer.writeInteger(crc, endianness: .little)
-        return Array(buffer.readableBytesView)
+        return CRC32C.appendingChecksum(Array(buffer.readableBytesView))
     }
 
     static func decode(_ bytes: [UInt8]) throws(Failure) -> [AgentLiveness.PersistedAgent] {
         guard bytes.count >= magic.count + 1 + 4, Array(bytes.prefix(magic.count)) == magic else {
             throw .notALeaseFile
         }
-        let body = bytes.dropLast(4)
-        let stored = bytes.suffix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
-        guard CRC32C.checksum(body) == stored else { throw .checksum }
+        guard let body = CRC32C.verifiedBody(bytes) else { throw .checksum }
         var buffer = ByteBuffer(bytes: body)
         buffer.moveReaderIndex(forwardBy: magic.count)
         let version: UInt8 = buffer.readInteger()!

@@ -1,4 +1,5 @@
 import DSDCore
+import Dispatch
 import Logging
 import NIOCore
 
@@ -6,6 +7,9 @@ import NIOCore
 /// directory, the etcd master): one timer on the loop, re-armed on each request, and a put of
 /// `valid = 0` for a lost agent's entry that still holds the value its lease protects.
 enum LivenessDirectives {
+    /// The clock every liveness machine of the server is driven by (monotonic).
+    static func now() -> Instant { Instant(nanoseconds: DispatchTime.now().uptimeNanoseconds) }
+
     /// Returns the timer to keep (the previous one, or its replacement).
     static func carryOut(
         _ directives: [AgentLivenessDirective], timer: Scheduled<Void>?, loop: any EventLoop, logger: Logger,
@@ -16,7 +20,7 @@ enum LivenessDirectives {
             switch directive {
             case .armTimer(let at):
                 timer?.cancel()
-                let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+                let now = Self.now()
                 let delay = at > now ? at - now : .zero
                 timer = loop.scheduleTask(in: TimeAmount(delay), tick)
             case .markInvalid(let table, let key, let value):

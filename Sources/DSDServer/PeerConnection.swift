@@ -143,6 +143,11 @@ final class PeerConnection: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// The connection's id for the liveness machines and the route prober. Unique among live
+    /// connections; an address reused after a connection is gone is harmless because its
+    /// disconnect was already handled.
+    var connectionID: UInt64 { UInt64(UInt(bitPattern: ObjectIdentifier(self))) }
+
     // MARK: Engine → peer
 
     func sync(from version: Version?, directory: Directory, durable: Version) {

@@ -181,7 +181,7 @@ extension EtcdDirectoryEngine {
                 written = false
                 logger.warning(
                     "cannot store an agent's record in etcd; trying again",
-                    metadata: ["host.id": "\(host)", "error": "\(error)"])
+                    metadata: ["host.id": "\(host)", "error": "\(EtcdDirectoryEngine.sentence(error))"])
             }
             loop.execute {
                 let engine = bound.value

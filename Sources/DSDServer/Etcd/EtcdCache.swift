@@ -30,47 +30,66 @@ enum EtcdCache {
         case notACache
         case checksum
         case malformed(String)
+        /// The copy could not be encoded (a value past the wire's limits).
+        case unencodable
+        /// The copy decodes, but the directory refuses it (limits lower than when written).
+        case refused(DirectoryError)
 
         var description: String {
             switch self {
             case .notACache: "not a dsd server cache"
             case .checksum: "checksum mismatch (damaged)"
             case .malformed(let what): "malformed: \(what)"
+            case .unencodable: "the copy cannot be encoded"
+            case .refused(let error): "the directory refuses the copy: \(error)"
             }
         }
     }
 
-    static func encode(_ directory: Directory, agents: [String: AgentRecord], presence: [String: UInt64]) throws
-        -> [UInt8]
+    static func encode(_ directory: Directory, agents: [String: AgentRecord], presence: [String: UInt64])
+        throws(Failure) -> [UInt8]
     {
-        let snapshot = try LogCodec.encode(directory.snapshot())
+        let snapshot: [UInt8]
+        let records: Data
+        do {
+            snapshot = try LogCodec.encode(directory.snapshot())
+            records = try JSONEncoder().encode(Agents(records: agents, presence: presence))
+        } catch {
+            throw .unencodable
+        }
         var bytes = magic + [format]
         bytes += withUnsafeBytes(of: UInt32(snapshot.count).littleEndian, Array.init)
         bytes += snapshot
-        bytes += Array(try JSONEncoder().encode(Agents(records: agents, presence: presence)))
-        bytes += withUnsafeBytes(of: CRC32C.checksum(bytes).littleEndian, Array.init)
-        return bytes
+        bytes += Array(records)
+        return CRC32C.appendingChecksum(bytes)
     }
 
-    static func decode(_ bytes: [UInt8], settings: Directory.Settings) throws -> (Directory, Agents) {
+    static func decode(_ bytes: [UInt8], settings: Directory.Settings) throws(Failure) -> (Directory, Agents) {
         guard bytes.count >= magic.count + 1 + 4 + 4, Array(bytes.prefix(magic.count)) == magic,
             bytes[magic.count] == format
-        else { throw Failure.notACache }
-        let body = bytes.dropLast(4)
-        let stored = bytes.suffix(4).enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
-        guard CRC32C.checksum(body) == stored else { throw Failure.checksum }
+        else { throw .notACache }
+        guard let body = CRC32C.verifiedBody(bytes) else { throw .checksum }
         let lengthStart = magic.count + 1
         let length = Int(
             body[lengthStart..<lengthStart + 4].enumerated().reduce(UInt32(0)) {
                 $0 | UInt32($1.element) << (8 * $1.offset)
             })
         let snapshotStart = lengthStart + 4
-        guard snapshotStart + length <= body.count else { throw Failure.malformed("snapshot length") }
-        let snapshot = try LogCodec.decodeSnapshot(Array(body[snapshotStart..<snapshotStart + length]))
+        guard snapshotStart + length <= body.count else { throw .malformed("snapshot length") }
         var continuous = settings
         continuous.continuousVersions = true
-        let directory = try Directory(snapshot: snapshot, settings: continuous)
-        let agents = try JSONDecoder().decode(Agents.self, from: Data(body[(snapshotStart + length)...]))
+        guard let snapshot = try? LogCodec.decodeSnapshot(Array(body[snapshotStart..<snapshotStart + length])) else {
+            throw .malformed("the copy of the directory does not decode")
+        }
+        let directory: Directory
+        do throws(DirectoryError) {
+            directory = try Directory(snapshot: snapshot, settings: continuous)
+        } catch {
+            throw .refused(error)
+        }
+        guard
+            let agents = try? JSONDecoder().decode(Agents.self, from: Data(body[(snapshotStart + length)...]))
+        else { throw .malformed("the agents' records are not the expected JSON") }
         return (directory, agents)
     }
 }
@@ -128,14 +147,18 @@ extension EtcdDirectoryEngine {
         let revision = seen
         let logger = self.logger
         let write: @Sendable () -> Bool = {
-            do {
-                try DurableFile.replace(
-                    path, contents: try EtcdCache.encode(directory, agents: agents, presence: presence))
-                return true
+            do throws(EtcdCache.Failure) {
+                let bytes = try EtcdCache.encode(directory, agents: agents, presence: presence)
+                do throws(PosixError) {
+                    try DurableFile.replace(path, contents: bytes)
+                    return true
+                } catch {
+                    logger.warning("cannot write the cache", metadata: ["cache": "\(path)", "error": "\(error)"])
+                }
             } catch {
                 logger.warning("cannot write the cache", metadata: ["cache": "\(path)", "error": "\(error)"])
-                return false
             }
+            return false
         }
         if wait {
             if write() { cachedRevision = revision }

@@ -54,7 +54,9 @@ extension EtcdDirectoryEngine {
                         try await loop.submit { bound.value.leaseGranted(granted.id) }.get()
                     }
                 } catch {
-                    logger.notice("cannot renew this server's etcd lease", metadata: ["error": "\(error)"])
+                    logger.notice(
+                        "cannot renew this server's etcd lease",
+                        metadata: ["error": "\(EtcdDirectoryEngine.sentence(error))"])
                     try await loop.submit { bound.value.checkStepDown() }.get()
                     try await Task.sleep(for: .milliseconds(250))
                     continue
@@ -150,7 +152,9 @@ extension EtcdDirectoryEngine {
                 campaign()
             }
         case .failure(let error):
-            logger.notice("campaign for master failed; trying again", metadata: ["error": "\(error)"])
+            logger.notice(
+                "campaign for master failed; trying again",
+                metadata: ["error": "\(EtcdDirectoryEngine.sentence(error))"])
             let bound = NIOLoopBound(self, eventLoop: loop)
             loop.scheduleTask(in: .milliseconds(500)) { bound.value.campaign() }
         }
@@ -198,7 +202,8 @@ extension EtcdDirectoryEngine {
                     engine.logger.info("derived write no longer applies", metadata: ["mutation": "\(mutation)"])
                 }
             case .failure(let error):
-                engine.logger.error("derived write failed", metadata: ["error": "\(error)"])
+                engine.logger.error(
+                    "derived write failed", metadata: ["error": "\(EtcdDirectoryEngine.sentence(error))"])
             }
         }
     }

@@ -38,7 +38,12 @@ struct EtcdOpening: Sendable {
         let version = Version(epoch: epoch, index: UInt64(listing.header.revision))
         var continuous = settings
         continuous.continuousVersions = true
-        let directory = try Directory(snapshot: contents.snapshot(at: version), settings: continuous)
+        let directory: Directory
+        do throws(DirectoryError) {
+            directory = try Directory(snapshot: contents.snapshot(at: version), settings: continuous)
+        } catch {
+            throw EtcdStartError.inconsistent(prefix: String(decoding: layout.prefix, as: UTF8.self), error)
+        }
         return EtcdOpening(
             epoch: epoch, revision: listing.header.revision, directory: directory, agents: contents.agents,
             presence: contents.presence, unreadable: contents.unreadable)
@@ -48,12 +53,17 @@ struct EtcdOpening: Sendable {
 /// Why a directory on etcd could not start.
 public enum EtcdStartError: Error, Sendable, CustomStringConvertible {
     case badEpoch(key: String)
+    /// What is stored under the prefix is not a directory the server can hold (written by
+    /// something other than dsd, or by a dsd with higher limits).
+    case inconsistent(prefix: String, DirectoryError)
 
     public var description: String {
         switch self {
         case .badEpoch(let key):
             "the etcd key \(key) does not hold a decimal epoch; it is written once by the first dsd server "
                 + "under this prefix: delete it only together with everything under the prefix"
+        case .inconsistent(let prefix, let error):
+            "the directory stored in etcd under \(prefix) cannot be read: \(error)"
         }
     }
 }
@@ -93,7 +103,8 @@ extension EtcdDirectoryEngine {
                 logger.notice("etcd watch broke; watching again", metadata: ["error": "\(error)"])
                 outcome = .broken
             } catch {
-                logger.notice("etcd watch broke; watching again", metadata: ["error": "\(error)"])
+                logger.notice(
+                    "etcd watch broke; watching again", metadata: ["error": "\(EtcdDirectoryEngine.sentence(error))"])
                 outcome = .broken
             }
             switch outcome {
@@ -148,7 +159,9 @@ extension EtcdDirectoryEngine {
                     client: client, layout: layout, settings: settings, newEpoch: epoch)
                 return try await loop.submit { bound.value.replace(with: opening) }.get()
             } catch {
-                logger.warning("cannot read the directory from etcd; trying again", metadata: ["error": "\(error)"])
+                logger.warning(
+                    "cannot read the directory from etcd; trying again",
+                    metadata: ["error": "\(EtcdDirectoryEngine.sentence(error))"])
                 try await Task.sleep(for: .milliseconds(500))
             }
         }

@@ -181,24 +181,13 @@ final class EtcdDirectoryEngine: PeerHost {
             key: layout.writerKey(election.presenceName, writer.serial), previous: writer.committed, lease: lease)
     }
 
+    /// The transaction of `request`, checked against the copy first (etcd's compares then make
+    /// the check hold where it commits).
     private func write(for request: DirectoryRequest) throws(DirectoryError) -> EtcdWrite {
-        switch request {
-        case .put(let table, let entry):
-            try directory.check(.put(table, entry))
-            return EtcdWrite(.put(table, entry), layout: layout, fence: nil)
-        case .delete(let table, let key):
-            try directory.check(.delete(table, key: key))
-            return EtcdWrite(.delete(table, key: key), layout: layout, fence: nil)
-        case .createTable(let name):
-            return EtcdWrite(try directory.mutation(forCreateTable: name), layout: layout, fence: nil)
-        case .dropTable(let table):
-            try directory.check(.dropTable(table))
-            return EtcdWrite(.dropTable(table), layout: layout, fence: nil)
-        case .dropEmptyTable(let table):
-            try directory.check(.dropTable(table))
-            try directory.requireEmpty(table)
-            return EtcdWrite(.dropTable(table), layout: layout, requireEmpty: true, fence: nil)
-        }
+        let (mutation, requiresEmpty) = try request.mutation(in: directory)
+        try directory.check(mutation)
+        if requiresEmpty { try directory.requireEmpty(mutation.table) }
+        return EtcdWrite(mutation, layout: layout, requireEmpty: requiresEmpty, fence: nil)
     }
 
     /// Sends `write` as a transaction and hands the outcome to `done` on the loop.
@@ -273,10 +262,12 @@ final class EtcdDirectoryEngine: PeerHost {
                 finish(
                     peer,
                     .failed(
-                        .timeout, message: "etcd did not answer (\(error)); the write may or may not have been applied")
-                )
+                        .timeout,
+                        message:
+                            "etcd did not answer (\(Self.sentence(error))); the write may or may not have been applied"
+                    ))
             } else {
-                finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(error)"))
+                finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(Self.sentence(error))"))
             }
         }
     }
@@ -350,6 +341,17 @@ final class EtcdDirectoryEngine: PeerHost {
         let due = retryAfter.filter { $0.revision <= seen }
         retryAfter.removeAll { $0.revision <= seen }
         for item in due { sendNext(of: item.peer) }
+    }
+
+    /// What a failed call to etcd says: the client throws `EtcdError` (a sentence), a reading
+    /// of the directory `EtcdStartError`, and a cancellation comes when the server stops.
+    static func sentence(_ error: any Error) -> String {
+        switch error {
+        case let etcd as EtcdError: etcd.description
+        case let start as EtcdStartError: start.description
+        case is CancellationError: "the server is stopping"
+        default: "the etcd client failed unexpectedly (\(type(of: error)))"
+        }
     }
 
     // MARK: Health

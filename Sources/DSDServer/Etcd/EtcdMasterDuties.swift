@@ -44,13 +44,11 @@ extension EtcdDirectoryEngine {
         }
     }
 
-    static func livenessNow() -> Instant { Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds) }
-
     /// Becoming master: every known lease gets the grace of a start (no mass expiry on
     /// failover), every present agent counts as connected, and route probing starts.
     func startDuties() {
         var liveness = AgentLiveness(settings: settings.liveness)
-        let now = Self.livenessNow()
+        let now = LivenessDirectives.now()
         var directives = liveness.onStart(
             now: now,
             restoring: agentRecords.map { host, record in
@@ -97,7 +95,7 @@ extension EtcdDirectoryEngine {
 
     private func recordChanged(_ host: String, from old: AgentRecord?, to new: AgentRecord?) {
         guard var liveness = duties?.liveness else { return }
-        let now = Self.livenessNow()
+        let now = LivenessDirectives.now()
         let connection = presence[host] ?? 0
         var directives: [AgentLivenessDirective] = []
         let before = Dictionary((old?.leases ?? []).map { ("\($0.table)/\($0.key)", $0) }, uniquingKeysWith: { $1 })
@@ -129,7 +127,7 @@ extension EtcdDirectoryEngine {
 
     private func presenceChanged(_ host: String, from old: UInt64?, to new: UInt64?) {
         guard var liveness = duties?.liveness else { return }
-        let now = Self.livenessNow()
+        let now = LivenessDirectives.now()
         var directives: [AgentLivenessDirective] = []
         if let new, let record = agentRecords[host] {
             directives += liveness.onConnected(host: host, bootID: record.bootID, connection: new, now: now)
@@ -151,7 +149,7 @@ extension EtcdDirectoryEngine {
     private func livenessTick() {
         guard var liveness = duties?.liveness else { return }
         duties?.timer = nil
-        let directives = liveness.onTick(now: Self.livenessNow())
+        let directives = liveness.onTick(now: LivenessDirectives.now())
         duties?.liveness = liveness
         carryOut(directives)
     }

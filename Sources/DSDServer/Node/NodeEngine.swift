@@ -55,13 +55,17 @@ final class NodeEngine: PeerHost, RouteProberHost {
         let logger = self.logger
         agent.forward(.put(table, entry)).whenFailure { error in
             logger.warning(
-                "route validity not committed above", metadata: ["route": "\(entry.key)", "error": "\(error)"])
+                "route validity not committed above",
+                metadata: ["route": "\(entry.key)", "error": "\(Self.sentence(error))"])
         }
     }
 
-    static func connectionID(_ peer: PeerConnection) -> UInt64 { UInt64(UInt(bitPattern: ObjectIdentifier(peer))) }
-
     private var directory: Directory { agent.replica.directory }
+
+    /// What a forwarded write's failure says: the agent fails its writes with `AgentError`.
+    static func sentence(_ error: any Error) -> String {
+        (error as? AgentError)?.description ?? "the node's agent failed unexpectedly (\(type(of: error)))"
+    }
 
     private func replicaUpdated(_ update: ReplicaUpdate) {
         let directory = self.directory
@@ -87,7 +91,7 @@ final class NodeEngine: PeerHost, RouteProberHost {
     func remove(_ peer: PeerConnection) {
         hub.remove(peer)
         if let host = hosts.removeValue(forKey: ObjectIdentifier(peer)) {
-            prober?.connectionGone(Self.connectionID(peer), host: host)
+            prober?.connectionGone(peer.connectionID, host: host)
         }
     }
 
@@ -98,7 +102,7 @@ final class NodeEngine: PeerHost, RouteProberHost {
 
     func announced(_ peer: PeerConnection, name: String, _ announce: Announce) {
         hosts[ObjectIdentifier(peer)] = name
-        prober?.announced(owner: Self.connectionID(peer), host: name, announce)
+        prober?.announced(owner: peer.connectionID, host: name, announce)
         logger.info("agent announced", metadata: ["host.id": "\(name)", "boot.id": "\(announce.bootID)"])
     }
 
@@ -122,7 +126,7 @@ final class NodeEngine: PeerHost, RouteProberHost {
             case .failure(let error as AgentError):
                 engine.hub.answer(key, id: id, .failed(error.code, message: error.description))
             case .failure(let error):
-                engine.hub.answer(key, id: id, .failed(.internal, message: "\(error)"))
+                engine.hub.answer(key, id: id, .failed(.internal, message: Self.sentence(error)))
             }
         }
     }
