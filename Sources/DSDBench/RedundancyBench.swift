@@ -140,14 +140,14 @@ struct RedundancyBench {
             servers[master] = nil
             // The primary fails right after the kill: only a master promotes its backup.
             _ = retry(until: killed + 10_000_000_000) {
-                try survivor.put(
+                _ = try survivor.put(
                     table: Self.table, entry: Entry(key: "\(service).1", value: "HOSTA:\(round)", valid: false))
             }
             if let agent = attached.first {
                 if let done = retry(
                     until: killed + 10_000_000_000,
                     {
-                        try agent.put(table: Self.table, entry: Entry(key: "AFTER.\(round)", value: "HOST9:1"))
+                        _ = try agent.put(table: Self.table, entry: Entry(key: "AFTER.\(round)", value: "HOST9:1"))
                     })
                 {
                     writes.append(done - killed)
