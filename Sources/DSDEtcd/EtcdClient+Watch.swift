@@ -48,7 +48,7 @@ extension EtcdClient {
         }
         // Until the answer's head arrives, the request timeout applies.
         let timer = channel.channel.eventLoop.scheduleTask(deadline: deadline) { channel.channel.close(promise: nil) }
-        let head = exchange.head(.watch, bodyBytes: request.readableBytes)
+        let head = exchange.head(.watch, bodyBytes: request.readableBytes, closing: true)
         let maxAnswerBytes = settings.maxAnswerBytes
         let maxLineBytes = settings.maxWatchLineBytes
         return try await channel.executeThenClose { inbound, outbound in

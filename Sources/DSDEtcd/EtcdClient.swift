@@ -4,8 +4,8 @@
 /// JSON (bytes in base64, 64-bit integers as strings, defaults omitted); `Wire` holds those
 /// shapes and converts them to the public types. Unary calls (range, put, delete, txn,
 /// compaction, lease grant/revoke/time-to-live, and keepalive as one POST per renewal, since
-/// the gateway ignores every request after the first in a streamed body, etcd#8237) open one
-/// connection each (`HTTPExchange`). A watch is one long POST whose chunked answer is a
+/// the gateway ignores every request after the first in a streamed body, etcd#8237) run on
+/// keep-alive connections kept per member (`HTTPExchange`, `ConnectionPool`). A watch is one long POST whose chunked answer is a
 /// stream of newline-delimited JSON responses (`EtcdWatch`).
 ///
 /// Failover (`Failover`, a pure machine): a call starts at the member that answered last and
@@ -26,6 +26,8 @@ public final class EtcdClient: Sendable {
     let group: any EventLoopGroup
     /// Index of the member that answered last: the next call starts there.
     let preferred = Mutex(0)
+    /// Idle keep-alive connections for unary calls.
+    let pool = ConnectionPool()
 
     /// A client of the cluster whose members' client URLs are `endpoints` (at least one).
     /// It owns no threads: its connections run on `group`.
@@ -62,7 +64,8 @@ public final class EtcdClient: Sendable {
             let attemptDeadline = resend ? min(deadline, .now() + TimeAmount(settings.attemptTimeout)) : deadline
             let outcome = await exchange.post(
                 operation, body: body, deadline: attemptDeadline,
-                connectTimeout: TimeAmount(settings.connectTimeout), maxBytes: settings.maxAnswerBytes)
+                connectTimeout: TimeAmount(settings.connectTimeout), maxBytes: settings.maxAnswerBytes, pool: pool,
+                member: index, resendable: resend)
             try Task.checkCancellation()
             switch outcome {
             case .answered(let answer) where answer.status == 200:

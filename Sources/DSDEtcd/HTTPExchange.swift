@@ -2,10 +2,15 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One HTTP/1.1 connection to one member, for one request: connect, POST the JSON body, read
-/// the answer, close. A fresh connection per request keeps the failure cases simple (a
-/// request that failed to connect was never sent; one whose connection broke may have been
-/// applied) at the price of a loopback/LAN connect, tens of microseconds.
+/// HTTP/1.1 to one member. A unary call (`post`) runs on a keep-alive connection from the
+/// client's pool, or a fresh one, with `ExchangeHandler` doing the request on the event loop;
+/// a watch (`connect`) has a connection of its own, read as an async stream.
+///
+/// A pooled connection whose member closed it (a restart) is dropped when taken. One that
+/// ends without a word of answer just as a request goes out on it is ambiguous: a call that is
+/// safe to send twice goes out again on a fresh connection, any other reports that its outcome
+/// is unknown, as on a fresh connection that broke (one that failed to connect was never
+/// sent).
 struct HTTPExchange: Sendable {
     typealias Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
@@ -33,25 +38,14 @@ struct HTTPExchange: Sendable {
         case failed(EtcdError.Failure)
     }
 
+    /// A connection of its own, read as an async stream (a watch).
     func connect(timeout: TimeAmount) async -> Connection {
         do {
-            let bootstrap = ClientBootstrap(group: group)
-                .connectTimeout(timeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            let initializer: @Sendable (any NIOCore.Channel) -> EventLoopFuture<Channel> = { channel in
+            let channel = try await connect(bootstrap(timeout: timeout)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try Channel(wrappingChannelSynchronously: channel)
                 }
-            }
-            // An address given as an IP literal is connected to directly: resolving it
-            // would cost a hop to the resolver's thread on every request.
-            let channel: Channel
-            if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
-                channel = try await bootstrap.connect(to: address, channelInitializer: initializer)
-            } else {
-                channel = try await bootstrap.connect(
-                    host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
             }
             return .connected(channel)
         } catch {
@@ -59,60 +53,99 @@ struct HTTPExchange: Sendable {
         }
     }
 
-    /// The request's head: JSON, no keep-alive, and (`requiresLeader`) `hasleader` metadata so that a member
-    /// without a leader refuses at once ("etcdserver: no leader") instead of waiting out its
-    /// own 7 s request timeout (etcd's `clientv3.WithRequireLeader`, through the gateway's
-    /// `Grpc-Metadata-` header mapping).
-    func head(_ operation: EtcdOperation, bodyBytes: Int) -> HTTPRequestHead {
+    /// The request's head: JSON, keep-alive unless `closing`, and (`requiresLeader`)
+    /// `hasleader` metadata so that a member without a leader refuses at once ("etcdserver:
+    /// no leader") instead of waiting out its own 7 s request timeout (etcd's
+    /// `clientv3.WithRequireLeader`, through the gateway's `Grpc-Metadata-` header mapping).
+    func head(_ operation: EtcdOperation, bodyBytes: Int, closing: Bool = false) -> HTTPRequestHead {
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: operation.path)
         head.headers.add(name: "Host", value: endpoint.authority)
         head.headers.add(name: "Content-Type", value: "application/json")
         head.headers.add(name: "Content-Length", value: String(bodyBytes))
-        head.headers.add(name: "Connection", value: "close")
+        if closing { head.headers.add(name: "Connection", value: "close") }
         if operation.requiresLeader { head.headers.add(name: "Grpc-Metadata-hasleader", value: "true") }
         return head
     }
 
-    /// POSTs `body` as `operation` and reads the whole answer, all before `deadline`.
+    /// POSTs `body` as `operation` to member `member` and reads the whole answer, all before
+    /// `deadline`; `resendable` when the request is safe to send twice (see the type's comment).
     func post(
-        _ operation: EtcdOperation, body: ByteBuffer, deadline: NIODeadline, connectTimeout: TimeAmount, maxBytes: Int
-    ) async
-        -> Outcome
-    {
+        _ operation: EtcdOperation, body: ByteBuffer, deadline: NIODeadline, connectTimeout: TimeAmount, maxBytes: Int,
+        pool: ConnectionPool, member: Int, resendable: Bool
+    ) async -> Outcome {
+        let head = self.head(operation, bodyBytes: body.readableBytes)
+        if let pooled = pool.take(member) {
+            switch await exchange(on: pooled, head: head, body: body, deadline: deadline, maxBytes: maxBytes) {
+            case .ended(heardAnything: false) where resendable && NIODeadline.now() < deadline:
+                pooled.close(promise: nil)  // closed as the request went out: again, on a fresh one
+            case let end:
+                return outcome(of: end, on: pooled, pool: pool, member: member, deadline: deadline)
+            }
+        }
         let remaining = deadline - .now()
         guard remaining > .zero else { return .notSent(.timedOut) }
-        let channel: Channel
-        switch await connect(timeout: min(connectTimeout, remaining)) {
-        case .connected(let connected): channel = connected
-        case .failed(let failure): return .notSent(failure)
-        }
-        // At the deadline the connection is closed, which ends the read below.
-        let timer = channel.channel.eventLoop.scheduleTask(deadline: deadline) { channel.channel.close(promise: nil) }
-        defer { timer.cancel() }
-        let head = self.head(operation, bodyBytes: body.readableBytes)
+        let channel: any NIOCore.Channel
         do {
-            return try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(head))
-                try await outbound.write(.body(.byteBuffer(body)))
-                try await outbound.write(.end(nil))
-                var status = 0
-                var collected = ByteBuffer()
-                for try await part in inbound {
-                    switch part {
-                    case .head(let head):
-                        status = Int(head.status.code)
-                    case .body(var chunk):
-                        guard collected.readableBytes + chunk.readableBytes <= maxBytes else { return .tooLarge }
-                        collected.writeBuffer(&chunk)
-                    case .end:
-                        return .answered(Answer(status: status, body: collected))
-                    }
+            channel = try await connect(bootstrap(timeout: min(connectTimeout, remaining))) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
+                    return channel
                 }
-                return .lost(Self.lossReason(deadline: deadline))
             }
         } catch {
-            return .lost(Self.lossReason(deadline: deadline))
+            return .notSent(Self.connectFailure(error))
         }
+        pool.opened()
+        let end = await exchange(on: channel, head: head, body: body, deadline: deadline, maxBytes: maxBytes)
+        return outcome(of: end, on: channel, pool: pool, member: member, deadline: deadline)
+    }
+
+    /// One request on `channel` (its pipeline ends in `ExchangeHandler`); at the deadline the
+    /// connection is closed, which ends the exchange.
+    private func exchange(
+        on channel: any NIOCore.Channel, head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, maxBytes: Int
+    ) async -> ExchangeHandler.End {
+        let promise = channel.eventLoop.makePromise(of: ExchangeHandler.End.self)
+        let timer = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        channel.writeAndFlush(
+            ExchangeHandler.Request(head: head, body: body, maxBytes: maxBytes, promise: promise), promise: nil)
+        return (try? await promise.futureResult.get()) ?? .ended(heardAnything: true)
+    }
+
+    private func outcome(
+        of end: ExchangeHandler.End, on channel: any NIOCore.Channel, pool: ConnectionPool, member: Int,
+        deadline: NIODeadline
+    ) -> Outcome {
+        switch end {
+        case .answered(let answer, let keepAlive):
+            if keepAlive { pool.give(channel, member: member) } else { channel.close(promise: nil) }
+            return .answered(answer)
+        case .ended:
+            channel.close(promise: nil)
+            return .lost(Self.lossReason(deadline: deadline))
+        case .tooLarge:
+            return .tooLarge
+        }
+    }
+
+    private func bootstrap(timeout: TimeAmount) -> ClientBootstrap {
+        ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+    }
+
+    /// Connects to the member. An address given as an IP literal is connected to directly:
+    /// resolving it would cost a hop to the resolver's thread on every connection.
+    private func connect<Output: Sendable>(
+        _ bootstrap: ClientBootstrap,
+        _ initializer: @escaping @Sendable (any NIOCore.Channel) -> EventLoopFuture<Output>
+    ) async throws -> Output {
+        if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+            return try await bootstrap.connect(to: address, channelInitializer: initializer)
+        }
+        return try await bootstrap.connect(host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
     }
 
     /// A connection that ended early ended at the deadline (closed by the timer) or by itself.
