@@ -153,6 +153,32 @@ final class AgentEngine {
         return submit(make(id))
     }
 
+    /// Resolves the tables of a batch and checks it against the replica (what the directory
+    /// refuses, refused here with the operation's index, without a round trip), then
+    /// forwards it.
+    func submit(batch writes: [BatchWrite]) -> EventLoopFuture<Version> {
+        let directory = replica.directory
+        let checked = Result { () throws(DirectoryError) -> [Mutation] in
+            var operations: [Mutation] = []
+            operations.reserveCapacity(writes.count)
+            for (index, write) in writes.enumerated() {
+                guard let id = directory.translation.id(of: write.table) else {
+                    throw .inBatch(index: index, .noSuchTable(write.table))
+                }
+                switch write {
+                case .put(_, let entry): operations.append(.put(id, entry))
+                case .delete(_, let key): operations.append(.delete(id, key: key))
+                }
+            }
+            try directory.check(.batch(operations))
+            return operations
+        }
+        switch checked {
+        case .success(let operations): return submit(.batch(operations))
+        case .failure(let error): return loop.makeFailedFuture(error)
+        }
+    }
+
     func responded(id: UInt64, _ result: RequestResult) {
         guard let waiting = pending.removeValue(forKey: id) else { return }
         waiting.timeout.cancel()

@@ -61,7 +61,11 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
             reply(id, .failed(error.code, message: error.description))
         } else if let error = error as? DirectoryError {
             let names = engine.replica.read { $0.translation }
-            reply(id, .failed(ErrorCode(error), message: error.description(naming: names)))
+            if case .inBatch(let index, _) = error {
+                reply(id, .failedInBatch(index: index, ErrorCode(error), message: error.description(naming: names)))
+            } else {
+                reply(id, .failed(ErrorCode(error), message: error.description(naming: names)))
+            }
         } else {
             // Only AgentError and DirectoryError reach here; the loop's own failure means it stopped.
             reply(id, .failed(.unavailable, message: AgentError.unavailable(.shuttingDown).description))
@@ -82,7 +86,7 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
     private static func readsReplica(_ request: ClientRequest) -> Bool {
         switch request {
         case .get, .list, .find, .part, .watch, .dump: true
-        case .status, .put, .delete, .createTable, .dropTable, .dropEmptyTable, .heartbeat: false
+        case .status, .put, .delete, .createTable, .dropTable, .dropEmptyTable, .heartbeat, .batch: false
         }
     }
 
@@ -152,6 +156,8 @@ final class LocalClientHandler: ChannelInboundHandler, WatchSink {
             answer(id, engine.submit(table: name) { .dropTable($0) })
         case .dropEmptyTable(let name):
             answer(id, engine.submit(table: name) { .dropEmptyTable($0) })
+        case .batch(let writes):
+            answer(id, engine.submit(batch: writes))
         case .heartbeat(let table, let key, let millis):
             let bound = NIOLoopBound(self, eventLoop: engine.loop)
             engine.heartbeat(table: table, key: key, timeMax: millis.map { .milliseconds($0) }).whenComplete { result in

@@ -71,6 +71,9 @@ extension ReplicaEvent {
             guard let name = before.translation.name(of: id) else { return [] }
             let entries = before.table(id)?.allEntries ?? []
             return entries.map { .delete(table: name, key: $0.key, previous: $0) } + [.tableDropped(name)]
+        case .batch(let operations):
+            // Each key occurs once in a batch, so the state before it is each one's "before".
+            return operations.flatMap { of($0, before: before) }
         }
     }
 }

@@ -31,6 +31,9 @@ public enum ClientError: Error, Hashable, Sendable {
     /// The agent (or the directory behind it) refused or failed the request; the text is the
     /// agent's sentence.
     case failed(ErrorCode, String)
+    /// The agent or the directory refused operation `index` (0-based) of a batch; nothing of
+    /// the batch was applied.
+    case failedInBatch(index: Int, ErrorCode, String)
     /// Refused before it was sent: a table name, key or value the directory would refuse.
     case invalid(DirectoryError)
 }
@@ -182,6 +185,43 @@ public final class AgentClient {
         return try okVersion(force ? .dropTable(name: name) : .dropEmptyTable(name: name))
     }
 
+    /// Commits `writes` all or none under one version (at most `Limits.maxBatchOperations`
+    /// operations and `Limits.maxBatchBytes`, each key of a table once). A refusal names the
+    /// operation: `.invalid(.inBatch(index:…))` when the batch is refused here,
+    /// `.failedInBatch(index:…)` when the agent or the directory refuses it.
+    @discardableResult
+    public func batch(_ writes: [BatchWrite]) throws(ClientError) -> Version? {
+        try check { () throws(DirectoryError) in try Self.checkBatch(writes) }
+        return try okVersion(.batch(writes))
+    }
+
+    /// What the directory checks of a batch without its state: sizes, names, keys once.
+    static func checkBatch(_ writes: [BatchWrite]) throws(DirectoryError) {
+        guard !writes.isEmpty else { throw .invalidBatch(.empty) }
+        guard writes.count <= Limits.maxBatchOperations else { throw .invalidBatch(.tooManyOperations(writes.count)) }
+        var bytes = 0
+        var keys: [String: Set<String>] = [:]
+        for (index, write) in writes.enumerated() {
+            do throws(DirectoryError) {
+                try Validation.checkTableName(write.table)
+                switch write {
+                case .put(_, let entry):
+                    try Validation.checkEntry(entry)
+                    bytes += entry.key.utf8.count + entry.value.utf8.count + 16
+                case .delete(_, let key):
+                    try Validation.checkKey(key)
+                    bytes += key.utf8.count + 16
+                }
+            } catch {
+                throw .inBatch(index: index, error)
+            }
+            guard keys[write.table, default: []].insert(write.key).inserted else {
+                throw .invalidBatch(.keyTwice(index: index, key: write.key))
+            }
+        }
+        guard bytes <= Limits.maxBatchBytes else { throw .invalidBatch(.tooManyBytes(bytes)) }
+    }
+
     /// A heartbeat (FIG. 5C); `timeMax` nil reuses the entry's last Time_Max.
     @discardableResult
     public func heartbeat(table: String, key: String, timeMax: Duration?) throws(ClientError) -> Version? {
@@ -261,6 +301,9 @@ public final class AgentClient {
                     switch message {
                     case .clientReply(let replyID, let reply) where replyID == id:
                         if case .failed(let code, let text) = reply { throw ClientError.failed(code, text) }
+                        if case .failedInBatch(let index, let code, let text) = reply {
+                            throw ClientError.failedInBatch(index: index, code, text)
+                        }
                         return reply
                     case .error(let code, let text):
                         throw ClientError.failed(code, text)

@@ -84,7 +84,7 @@ struct AgentFilesystemBackend: FilesystemBackend {
             case .tooManyTables, .tableFull: .limitReached
             case .notPermitted: .notPermitted
             case .notEmpty: .notEmpty
-            case .invalidKey, .invalidValue, .invalidTableName, .malformed: .invalidArgument(why)
+            case .invalidKey, .invalidValue, .invalidTableName, .malformed, .invalidBatch: .invalidArgument(why)
             case .unavailable, .staleVersion, .resync, .protocolVersion, .authFailed, .noValidServer, .noValidRoute,
                 .internal:
                 .unavailable(why)

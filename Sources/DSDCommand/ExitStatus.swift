@@ -61,6 +61,8 @@ enum ExitStatus: Int32, CaseIterable {
             return (.other, "the agent's answer was not understood (\(text)); are dsd and the agent the same version?")
         case .failed(let code, let message):
             return (status(for: code), message.isEmpty ? "the agent refused the request" : message)
+        case .failedInBatch(_, let code, let message):
+            return (status(for: code), message.isEmpty ? "the agent refused the batch" : message)
         case .invalid(let error):
             return (.rejected, error.description)
         }
@@ -104,7 +106,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .noValidServer, .noValidRoute: .unreachable
         case .unavailable, .timeout, .staleVersion, .resync: .notCommitted
         case .invalidKey, .invalidValue, .invalidTableName, .tableExists, .tooManyTables, .tableFull, .notPermitted,
-            .malformed, .notEmpty:
+            .malformed, .notEmpty, .invalidBatch:
             .rejected
         case .protocolVersion, .authFailed, .internal: .other
         }

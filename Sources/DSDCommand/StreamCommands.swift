@@ -32,48 +32,6 @@ struct WatchCommand: ParsableCommand {
     }
 }
 
-struct LoadCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "load",
-        abstract: "Add the entries of a text file (one `TABLE KEY VALUE [VALID]` a line).",
-        discussion: """
-            Example: dsd load mount-examples/seed-tables.txt
-            A line of a table name alone creates that table even without entries.
-            Tables that do not exist are created. The whole file is checked before anything
-            is written; a bad line is reported with its number and nothing is loaded.
-            """
-    )
-    @OptionGroup var client: ClientOptions
-    @Argument(help: "File to load; - for standard input.") var file: String
-
-    func run() throws {
-        let text: String
-        do throws(PosixError) {
-            let bytes = file == "-" ? try Streams.readAll(from: STDIN_FILENO) : try Streams.readFile(file)
-            text = String(decoding: bytes, as: UTF8.self)
-        } catch {
-            printError("dsd: cannot read \(file): \(error.reason)")
-            throw ExitCode(ExitStatus.usage.rawValue)
-        }
-        let document: LoadFormat.Document
-        do {
-            document = try LoadFormat.parse(text)
-        } catch {
-            printError("dsd: \(file), \(error); nothing was loaded")
-            throw ExitCode(ExitStatus.rejected.rawValue)
-        }
-        let connection = try client.connect()
-        let existing = Set(try runClient { try connection.tables() })
-        for table in document.tableNames where !existing.contains(table) {
-            _ = try runClient { try connection.createTable(table) }
-        }
-        for item in document.items {
-            _ = try runClient { try connection.put(table: item.table, entry: item.entry) }
-        }
-        print("loaded \(document.items.count) entries into \(document.tableNames.count) tables")
-    }
-}
-
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",

@@ -10,7 +10,9 @@ public enum ChangesSince: Hashable, Sendable {
 
 /// The most recent changes of a directory, kept for deltas to reconnecting replicas.
 ///
-/// At most `capacity` changes plus `base`, the version of the state just before the oldest
+/// At most `capacity` entry changes plus `base` (a batch counts as its operations, so a
+/// history of batches holds as many entries as one of single writes; the newest change is
+/// kept even when it alone is larger), the version of the state just before the oldest
 /// retained change. The retained *boundaries* are `base` and every retained change's version; a
 /// replica whose version is exactly one of them holds exactly the state at that boundary, so the
 /// changes after it bring it to the current state. Any other version — older than `base`, newer
@@ -34,6 +36,8 @@ struct ChangeHistory: Sendable {
     private var blocks: [[Change]] = []
     private var start = 0
     private(set) var count = 0
+    /// The retained changes' operations (`Mutation.operations`), what `capacity` bounds.
+    private(set) var weight = 0
     private(set) var base: Version
 
     init(capacity: Int, base: Version, continuous: Bool = false) {
@@ -59,8 +63,11 @@ struct ChangeHistory: Sendable {
         }
         blocks[blocks.count - 1].append(change)
         count += 1
-        if count > capacity {
-            base = self[logical: 0].version
+        weight += Self.weight(of: change)
+        while weight > capacity && count > 1 {
+            let oldest = self[logical: 0]
+            base = oldest.version
+            weight -= Self.weight(of: oldest)
             start += 1
             count -= 1
             if start == Self.blockSize {
@@ -68,6 +75,11 @@ struct ChangeHistory: Sendable {
                 start = 0
             }
         }
+    }
+
+    static func weight(of change: Change) -> Int {
+        if case .batch(let operations) = change.mutation { return max(1, operations.count) }
+        return 1
     }
 
     func changes(after version: Version, current: Version) -> ChangesSince {

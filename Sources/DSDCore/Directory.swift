@@ -22,7 +22,8 @@
 public struct Directory: Sendable {
     /// Tuning of a directory.
     public struct Settings: Hashable, Sendable {
-        /// How many recent changes are kept for deltas. Older replicas get a snapshot.
+        /// How many recent entry changes are kept for deltas (a batch counts as its
+        /// operations). Older replicas get a snapshot.
         public var retainedChanges: Int
         /// Most tables, standard ones included. A replica must allow at least as many as its
         /// directory, or it refuses changes the directory accepted.
@@ -201,6 +202,49 @@ public struct Directory: Sendable {
         case .dropTable(let id):
             guard let table = tables[id] else { throw .noSuchTableID(id) }
             if TranslationTable.isReserved(id) { throw .standardTable(table.name) }
+        case .batch(let operations):
+            try checkBatch(operations)
+        }
+    }
+
+    /// A batch is checked as if its operations were applied in order; since each key occurs
+    /// once, each is checked against the state before the batch, with the entry counts the
+    /// earlier operations leave.
+    private func checkBatch(_ operations: [Mutation]) throws(DirectoryError) {
+        guard !operations.isEmpty else { throw .invalidBatch(.empty) }
+        guard operations.count <= Limits.maxBatchOperations else {
+            throw .invalidBatch(.tooManyOperations(operations.count))
+        }
+        let bytes = operations.reduce(0) { $0 + $1.batchBytes }
+        guard bytes <= Limits.maxBatchBytes else { throw .invalidBatch(.tooManyBytes(bytes)) }
+        var keys: [TableID: Set<String>] = [:]
+        var added: [TableID: Int] = [:]
+        for (index, operation) in operations.enumerated() {
+            guard let id = operation.table, let key = operation.key else {
+                throw .invalidBatch(.notAnEntryChange(index: index))
+            }
+            guard keys[id, default: []].insert(key).inserted else {
+                throw .invalidBatch(.keyTwice(index: index, key: key))
+            }
+            do throws(DirectoryError) {
+                guard let table = tables[id] else { throw .noSuchTableID(id) }
+                switch operation {
+                case .put(_, let entry):
+                    try Validation.checkEntry(entry)
+                    if table[entry.key] == nil {
+                        guard table.count + added[id, default: 0] < settings.maxEntriesPerTable else {
+                            throw .tableFull(id)
+                        }
+                        added[id, default: 0] += 1
+                    }
+                default:
+                    try Validation.checkKey(key)
+                    guard table[key] != nil else { throw .noSuchEntry(id, key: key) }
+                    added[id, default: 0] -= 1
+                }
+            } catch {
+                throw .inBatch(index: index, error)
+            }
         }
     }
 
@@ -216,6 +260,14 @@ public struct Directory: Sendable {
         case .dropTable(let id):
             translation.unregister(id)
             tables[id] = nil
+        case .batch(let operations):
+            for operation in operations {
+                switch operation {
+                case .put(let id, let entry): tables[id]?.put(entry)
+                case .delete(let id, let key): tables[id]?.remove(key: key)
+                case .createTable, .dropTable, .batch: continue  // refused by the check
+                }
+            }
         }
         version = change.version
         epoch = max(epoch, change.version.epoch)

@@ -46,6 +46,27 @@ extension DirectoryError: CustomStringConvertible {
             return "epoch \(requested) is not greater than the epoch already used (\(current))"
         case .inconsistentSnapshot(let why):
             return "inconsistent snapshot: \(why)"
+        case .invalidBatch(let problem):
+            return "invalid batch: \(problem.sentence); nothing of it was applied"
+        case .inBatch(let index, let error):
+            return
+                "operation \(index + 1) of the batch: \(error.description(naming: names)); nothing of the batch was applied"
+        }
+    }
+}
+
+extension DirectoryError.BatchProblem {
+    /// Completes "invalid batch: …".
+    var sentence: String {
+        switch self {
+        case .empty: "it holds no operation"
+        case .tooManyOperations(let count):
+            "\(count) operations is more than the limit of \(Limits.maxBatchOperations); split it"
+        case .tooManyBytes(let bytes): "\(bytes) bytes is more than the limit of \(Limits.maxBatchBytes); split it"
+        case .notAnEntryChange(let index):
+            "operation \(index + 1) is not a put or delete of an entry (tables are created and dropped on their own)"
+        case .keyTwice(let index, let key):
+            "operation \(index + 1) changes \(key) again; a batch changes each key once (split it there)"
         }
     }
 }

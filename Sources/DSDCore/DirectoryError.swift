@@ -56,4 +56,20 @@ public enum DirectoryError: Error, Hashable, Sendable {
     case staleEpoch(current: UInt64, requested: UInt64)
     /// A snapshot that names a table or key twice, or misses its own invariants.
     case inconsistentSnapshot(String)
+    /// A batch that is empty, too large, holds something other than puts and deletes, or
+    /// changes a key twice.
+    case invalidBatch(BatchProblem)
+    /// Operation `index` (0-based) of a batch was refused; nothing of the batch was applied.
+    indirect case inBatch(index: Int, DirectoryError)
+
+    /// What is wrong with a batch as a whole.
+    public enum BatchProblem: Hashable, Sendable {
+        case empty
+        case tooManyOperations(Int)
+        case tooManyBytes(Int)
+        /// Operation `index` creates or drops a table, or is a batch itself.
+        case notAnEntryChange(index: Int)
+        /// Operation `index` changes a key an earlier one already changes.
+        case keyTwice(index: Int, key: String)
+    }
 }

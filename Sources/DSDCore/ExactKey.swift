@@ -10,11 +10,30 @@ struct ExactKey: Hashable, Comparable, Sendable {
     init(_ string: String) { self.string = string }
 
     static func == (lhs: ExactKey, rhs: ExactKey) -> Bool {
-        lhs.string.utf8.elementsEqual(rhs.string.utf8)
+        compare(lhs.string, rhs.string) == 0
     }
 
     static func < (lhs: ExactKey, rhs: ExactKey) -> Bool {
-        lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8)
+        compare(lhs.string, rhs.string) < 0
+    }
+
+    /// The byte order of two strings: negative, zero or positive. It runs over their
+    /// contiguous UTF-8 (native strings have it), not the generic `utf8` view: this is the
+    /// innermost loop of every sorted insert and lookup.
+    static func compare(_ lhs: String, _ rhs: String) -> Int {
+        var left = lhs
+        var right = rhs
+        return left.withUTF8 { a in
+            right.withUTF8 { b in
+                let common = min(a.count, b.count)
+                var index = 0
+                while index < common {
+                    if a[index] != b[index] { return Int(a[index]) - Int(b[index]) }
+                    index += 1
+                }
+                return a.count - b.count
+            }
+        }
     }
 
     func hash(into hasher: inout Hasher) {

@@ -15,4 +15,10 @@ public enum Limits {
     public static let maxTables = 4096
     /// Most entries a single table holds.
     public static let maxEntriesPerTable = 1_000_000
+    /// Most operations in one batch. 10,000 entries of a typical size (a key and a route of a
+    /// few dozen bytes) are one fsync and one push; more gains little and delays other writes.
+    public static let maxBatchOperations = 10_000
+    /// Most bytes in one batch (`Mutation.batchBytes`): the batch is one frame on the wire,
+    /// and 512 KiB stays well under the 1 MiB frame limit with every header.
+    public static let maxBatchBytes = 512 << 10
 }

@@ -66,6 +66,15 @@ public enum LoadFormat {
         public var problem: Problem
     }
 
+    /// What one line holds.
+    public enum Line: Hashable, Sendable {
+        /// A blank line or a comment.
+        case nothing
+        /// A table name alone: the table exists, even without entries.
+        case table(String)
+        case item(Item)
+    }
+
     /// Parses a whole text.
     public static func parse(_ text: String) throws(ParseError) -> Document {
         var items: [Item] = []
@@ -76,41 +85,49 @@ public enum LoadFormat {
             omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         {
             number += 1
-            var line = rawLine
-            if line.last == "\r" { line = line.dropLast() }
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
-            if fields.count == 1 {
-                do throws(DirectoryError) { try Validation.checkTableName(String(fields[0])) } catch {
-                    throw ParseError(line: number, problem: .invalid(error))
-                }
-                declared.append(String(fields[0]))
-                continue
+            switch try parseLine(rawLine, number: number) {
+            case .nothing: continue
+            case .table(let name): declared.append(name)
+            case .item(let item): items.append(item)
             }
-            guard fields.count == 3 || fields.count == 4 else {
-                throw ParseError(line: number, problem: .fieldCount(fields.count))
-            }
-            var valid = true
-            if fields.count == 4 {
-                switch fields[3] {
-                case "1": valid = true
-                case "0": valid = false
-                default: throw ParseError(line: number, problem: .invalidValid(String(fields[3])))
-                }
-            }
-            let item = Item(
-                table: String(fields[0]),
-                entry: Entry(key: String(fields[1]), value: String(fields[2]), valid: valid),
-                line: number)
-            do {
-                try Validation.checkTableName(item.table)
-                try Validation.checkEntry(item.entry)
-            } catch {
-                throw ParseError(line: number, problem: .invalid(error))
-            }
-            items.append(item)
         }
         return Document(items: items, declaredTables: declared)
+    }
+
+    /// Parses line `number` (1-based), without its newline; a trailing `\r` is dropped.
+    public static func parseLine(_ rawLine: Substring, number: Int) throws(ParseError) -> Line {
+        var line = rawLine
+        if line.last == "\r" { line = line.dropLast() }
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if fields.isEmpty || fields[0].hasPrefix("#") { return .nothing }
+        if fields.count == 1 {
+            do throws(DirectoryError) { try Validation.checkTableName(String(fields[0])) } catch {
+                throw ParseError(line: number, problem: .invalid(error))
+            }
+            return .table(String(fields[0]))
+        }
+        guard fields.count == 3 || fields.count == 4 else {
+            throw ParseError(line: number, problem: .fieldCount(fields.count))
+        }
+        var valid = true
+        if fields.count == 4 {
+            switch fields[3] {
+            case "1": valid = true
+            case "0": valid = false
+            default: throw ParseError(line: number, problem: .invalidValid(String(fields[3])))
+            }
+        }
+        let item = Item(
+            table: String(fields[0]),
+            entry: Entry(key: String(fields[1]), value: String(fields[2]), valid: valid),
+            line: number)
+        do {
+            try Validation.checkTableName(item.table)
+            try Validation.checkEntry(item.entry)
+        } catch {
+            throw ParseError(line: number, problem: .invalid(error))
+        }
+        return .item(item)
     }
 
     /// Renders tables in the given order: an empty table as its name alone (standard tables

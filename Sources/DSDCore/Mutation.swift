@@ -8,6 +8,10 @@ public enum Mutation: Hashable, Sendable {
     case createTable(TableID, name: String)
     /// Drop a table and all of its entries.
     case dropTable(TableID)
+    /// Puts and deletes of entries (`put` and `delete` only, each key at most once, at most
+    /// `Limits.maxBatchOperations` and `Limits.maxBatchBytes`), applied all or none under one
+    /// version: one log record, one push, one acknowledgement.
+    case batch([Mutation])
 }
 
 /// A mutation together with the version the directory assigned to it.
@@ -22,19 +26,36 @@ public struct Change: Hashable, Sendable {
 }
 
 extension Mutation {
-    /// The table the mutation changes.
-    public var table: TableID {
+    /// The table the mutation changes; nil for a batch, which may change several.
+    public var table: TableID? {
         switch self {
         case .put(let id, _), .delete(let id, _), .createTable(let id, _), .dropTable(let id): id
+        case .batch: nil
         }
     }
 
-    /// The key of the entry the mutation changes; nil for table mutations.
+    /// The key of the entry the mutation changes; nil for table mutations and batches.
     public var key: String? {
         switch self {
         case .put(_, let entry): entry.key
         case .delete(_, let key): key
-        case .createTable, .dropTable: nil
+        case .createTable, .dropTable, .batch: nil
+        }
+    }
+
+    /// The single mutations it consists of: its operations for a batch, itself otherwise.
+    public var operations: [Mutation] {
+        if case .batch(let operations) = self { return operations }
+        return [self]
+    }
+
+    /// The bytes a batch operation counts against `Limits.maxBatchBytes`: its key and value
+    /// and 16 bytes for the rest of its encoding (a frame's per-operation overhead is less).
+    public var batchBytes: Int {
+        switch self {
+        case .put(_, let entry): entry.key.utf8.count + entry.value.utf8.count + 16
+        case .delete(_, let key): key.utf8.count + 16
+        case .createTable, .dropTable, .batch: 0
         }
     }
 }

@@ -15,9 +15,12 @@ extension Promotion {
     /// condition `decide(before:after:change:)` checks). Reading it before the commit lets a
     /// driver keep no copy of the directory across it.
     public static func mayMovePrimary(_ directory: Directory, changing mutation: Mutation, settings: Settings) -> Bool {
-        guard let key = mutation.key, let service = KeyOrder.lastComponent(of: key).map({ String($0.parent) })
+        if case .batch(let operations) = mutation {
+            return operations.contains { mayMovePrimary(directory, changing: $0, settings: settings) }
+        }
+        guard let key = mutation.key, let table = mutation.table,
+            let service = KeyOrder.lastComponent(of: key).map({ String($0.parent) })
         else { return false }
-        let table = mutation.table
         guard let serviceBefore = directory.entry(table: table, key: service) else { return false }
         let instanceBefore = directory.entry(table: table, key: key)
         let wasPrimary = instanceBefore.map { $0.valid && $0.value == serviceBefore.value } ?? false

@@ -54,7 +54,15 @@ public enum Promotion {
     public static func decide(
         _ directory: Directory, after change: Change, settings: Settings = .default
     ) -> [Mutation] {
-        guard let key = change.mutation.key else { return [] }
-        return decide(directory, table: change.mutation.table, changedKey: key, settings: settings)
+        // One decision per service a batch touches, the last one standing.
+        var decided: [Mutation] = []
+        for operation in change.mutation.operations {
+            guard let key = operation.key, let table = operation.table else { continue }
+            for put in decide(directory, table: table, changedKey: key, settings: settings) {
+                decided.removeAll { $0.table == put.table && $0.key == put.key }
+                decided.append(put)
+            }
+        }
+        return decided
     }
 }

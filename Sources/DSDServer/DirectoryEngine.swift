@@ -164,7 +164,7 @@ final class DirectoryEngine: PeerHost, RouteProberHost {
     private func mutation(for request: DirectoryRequest) throws(DirectoryError) -> Mutation {
         let (mutation, requiresEmpty) = try request.mutation(in: directory)
         // Checked against the state this change commits on: no entry can slip in between.
-        if requiresEmpty { try directory.requireEmpty(mutation.table) }
+        if requiresEmpty, let table = mutation.table { try directory.requireEmpty(table) }
         return mutation
     }
 

@@ -12,6 +12,9 @@ extension DirectoryRequest {
         case .createTable(let name): (try directory.mutation(forCreateTable: name), false)
         case .dropTable(let table): (.dropTable(table), false)
         case .dropEmptyTable(let table): (.dropTable(table), true)
+        // A batch of one is that write: it commits and reads back (from etcd) as itself.
+        case .batch(let operations) where operations.count == 1: (operations[0], false)
+        case .batch(let operations): (.batch(operations), false)
         }
     }
 }

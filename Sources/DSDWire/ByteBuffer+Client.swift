@@ -51,7 +51,47 @@ extension ByteBuffer {
         case .dropEmptyTable(let name):
             writeInteger(UInt8(12))
             try writeTableName(name)
+        case .batch(let writes):
+            writeInteger(UInt8(13))
+            guard writes.count <= Limits.maxBatchOperations else {
+                throw .malformed("batch: \(writes.count) operations exceed \(Limits.maxBatchOperations)")
+            }
+            writeVarint(UInt64(writes.count))
+            for write in writes {
+                switch write {
+                case .put(let table, let entry):
+                    writeInteger(UInt8(0))
+                    try writeTableName(table)
+                    try writeEntry(entry)
+                case .delete(let table, let key):
+                    writeInteger(UInt8(1))
+                    try writeTableName(table)
+                    try writeKey(key)
+                }
+            }
         }
+    }
+
+    private mutating func readBatchWrites() throws(WireError) -> [BatchWrite] {
+        let count = try readVarint("batch count")
+        guard count <= UInt64(Limits.maxBatchOperations) else {
+            throw .malformed("batch: \(count) operations exceed \(Limits.maxBatchOperations)")
+        }
+        var writes: [BatchWrite] = []
+        writes.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            switch try readByte("batch operation") {
+            case 0:
+                let table = try readTableName()
+                writes.append(.put(table: table, try readEntry()))
+            case 1:
+                let table = try readTableName()
+                writes.append(.delete(table: table, key: try readKey()))
+            case let other:
+                throw .malformed("batch operation: unknown \(other)")
+            }
+        }
+        return writes
     }
 
     mutating func readClientRequest() throws(WireError) -> ClientRequest {
@@ -90,6 +130,8 @@ extension ByteBuffer {
             return .heartbeat(table: table, key: key, timeMaxMillis: try readOptionalVarint("timeMax"))
         case 12:
             return .dropEmptyTable(name: try readTableName())
+        case 13:
+            return .batch(try readBatchWrites())
         case let other:
             throw .malformed("request: unknown \(other)")
         }
@@ -138,6 +180,11 @@ extension ByteBuffer {
             writeInteger(UInt8(6))
             writeErrorCode(code)
             writeTruncatedString(text, max: WireLimits.maxMessageBytes)
+        case .failedInBatch(let index, let code, let text):
+            writeInteger(UInt8(7))
+            writeVarint(UInt64(index))
+            writeErrorCode(code)
+            writeTruncatedString(text, max: WireLimits.maxMessageBytes)
         }
     }
 
@@ -173,6 +220,11 @@ extension ByteBuffer {
         case 6:
             let code = try readErrorCode()
             return .failed(code, message: try readWireString(max: WireLimits.maxMessageBytes, "message"))
+        case 7:
+            let index = try readBoundedVarint("index", max: UInt64(Limits.maxBatchOperations))
+            let code = try readErrorCode()
+            return .failedInBatch(
+                index: Int(index), code, message: try readWireString(max: WireLimits.maxMessageBytes, "message"))
         case let other:
             throw .malformed("reply: unknown \(other)")
         }

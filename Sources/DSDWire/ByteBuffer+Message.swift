@@ -163,6 +163,8 @@ extension ByteBuffer {
         case delete = 2
         case createTable = 3
         case dropTable = 4
+        /// A count, then that many put or delete mutations.
+        case batch = 5
     }
 
     mutating func writeMutation(_ mutation: Mutation) throws(WireError) {
@@ -183,12 +185,47 @@ extension ByteBuffer {
         case .dropTable(let table):
             writeInteger(MutationTag.dropTable.rawValue)
             writeTableID(table)
+        case .batch(let operations):
+            writeInteger(MutationTag.batch.rawValue)
+            try writeBatch(operations)
         }
+    }
+
+    /// A batch's operations: a count, then each as a mutation (puts and deletes only).
+    mutating func writeBatch(_ operations: [Mutation]) throws(WireError) {
+        guard operations.count <= Limits.maxBatchOperations else {
+            throw .malformed("batch: \(operations.count) operations exceed \(Limits.maxBatchOperations)")
+        }
+        writeVarint(UInt64(operations.count))
+        for operation in operations {
+            switch operation {
+            case .put, .delete: try writeMutation(operation)
+            case .createTable, .dropTable, .batch: throw .malformed("batch: only puts and deletes")
+            }
+        }
+    }
+
+    mutating func readBatch() throws(WireError) -> [Mutation] {
+        let count = try readVarint("batch count")
+        guard count <= UInt64(Limits.maxBatchOperations) else {
+            throw .malformed("batch: \(count) operations exceed \(Limits.maxBatchOperations)")
+        }
+        var operations: [Mutation] = []
+        operations.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let operation = try readMutation()
+            switch operation {
+            case .put, .delete: operations.append(operation)
+            case .createTable, .dropTable, .batch: throw .malformed("batch: only puts and deletes")
+            }
+        }
+        return operations
     }
 
     mutating func readMutation() throws(WireError) -> Mutation {
         let raw = try readByte("mutation")
         guard let tag = MutationTag(rawValue: raw) else { throw .malformed("mutation: unknown \(raw)") }
+        if tag == .batch { return .batch(try readBatch()) }
         let table = try readTableID("table")
         switch tag {
         case .putValid, .putInvalid:
@@ -201,6 +238,8 @@ extension ByteBuffer {
             return .createTable(table, name: try readTableName())
         case .dropTable:
             return .dropTable(table)
+        case .batch:
+            throw .malformed("mutation: unexpected batch")
         }
     }
 
@@ -225,6 +264,9 @@ extension ByteBuffer {
         case .dropEmptyTable(let table):
             writeInteger(UInt8(4))
             writeTableID(table)
+        case .batch(let operations):
+            writeInteger(UInt8(5))
+            try writeBatch(operations)
         }
     }
 
@@ -242,6 +284,8 @@ extension ByteBuffer {
             return .dropTable(try readTableID("table"))
         case 4:
             return .dropEmptyTable(try readTableID("table"))
+        case 5:
+            return .batch(try readBatch())
         case let other:
             throw .malformed("operation: unknown \(other)")
         }

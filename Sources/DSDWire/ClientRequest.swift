@@ -28,6 +28,29 @@ public enum ClientRequest: Hashable, Sendable {
     case heartbeat(table: String, key: String, timeMaxMillis: UInt64?)
     /// Drop the table only if it holds no entry (`dsd rmtable`, `rmdir`).
     case dropEmptyTable(name: String)
+    /// Puts and deletes committed all or none under one version (at most
+    /// `Limits.maxBatchOperations` and `Limits.maxBatchBytes`, each key once); answered by `ok`
+    /// with that version, or `failed` naming the first operation refused.
+    case batch([BatchWrite])
+}
+
+/// One operation of a client's batch.
+public enum BatchWrite: Hashable, Sendable {
+    case put(table: String, Entry)
+    case delete(table: String, key: String)
+
+    public var table: String {
+        switch self {
+        case .put(let table, _), .delete(let table, _): table
+        }
+    }
+
+    public var key: String {
+        switch self {
+        case .put(_, let entry): entry.key
+        case .delete(_, let key): key
+        }
+    }
 }
 
 /// A reply from an agent to a local client.
@@ -43,6 +66,8 @@ public enum ClientReply: Hashable, Sendable {
     case status([StatusField])
     case event(WatchEvent)
     case failed(ErrorCode, message: String)
+    /// A batch refused at operation `index` (0-based); nothing of it was applied.
+    case failedInBatch(index: Int, ErrorCode, message: String)
 }
 
 /// One change seen by a watch.

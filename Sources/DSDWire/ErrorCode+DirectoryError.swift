@@ -16,6 +16,8 @@ extension ErrorCode {
         case .tableNotEmpty: self = .notEmpty
         case .staleVersion, .staleEpoch: self = .staleVersion
         case .inconsistentSnapshot: self = .internal
+        case .invalidBatch: self = .invalidBatch
+        case .inBatch(_, let error): self = ErrorCode(error)
         }
     }
 }

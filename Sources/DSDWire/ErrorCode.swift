@@ -33,4 +33,6 @@ public enum ErrorCode: UInt8, CaseIterable, Hashable, Sendable {
     /// The table still holds entries: `rmdir` and `dsd rmtable` without `--force` drop only
     /// empty tables.
     case notEmpty = 20
+    /// A batch that is empty, too large, holds a table change or changes a key twice.
+    case invalidBatch = 21
 }

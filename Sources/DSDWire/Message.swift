@@ -75,8 +75,8 @@ public enum Message: Hashable, Sendable {
     case clientReply(id: UInt64, ClientReply)
 
     /// The protocol version this build speaks; peers must match exactly.
-    /// 2: sealed sessions, `dropEmptyTable`.
-    public static let protocolVersion: UInt16 = 2
+    /// 2: sealed sessions, `dropEmptyTable`. 3: batches.
+    public static let protocolVersion: UInt16 = 3
 
     /// The opcode of this message.
     public var type: MessageType {
@@ -172,6 +172,8 @@ public enum DirectoryRequest: Hashable, Sendable {
     case dropTable(TableID)
     /// Drop the table only if it holds no entry (else `notEmpty`), checked when committed.
     case dropEmptyTable(TableID)
+    /// Puts and deletes committed all or none, under one version (`Mutation.batch`).
+    case batch([Mutation])
 }
 
 /// The directory's answer to a `DirectoryRequest`.

@@ -35,7 +35,23 @@ import Testing
         case 4..<6:
             guard let name = dynamic.randomElement(using: &rng) else { return nil }
             return try? directory.mutation(forDropTable: name)
-        case 6..<30:
+        case 6..<12:
+            // A batch of puts and deletes of distinct keys in one table.
+            guard let name = names.randomElement(using: &rng), let table = directory.table(named: name) else {
+                return nil
+            }
+            var operations: [Mutation] = []
+            for index in 0..<Int(1 + rng.next() % 8) {
+                let key = "K\((rng.next() % 5) * 8 + UInt64(index))"
+                if table[key] != nil && rng.next() % 3 == 0 {
+                    operations.append(.delete(table.id, key: key))
+                } else {
+                    operations.append(.put(table.id, Entry(key: key, value: "B\(rng.next() % 5)")))
+                }
+            }
+            let batch = Mutation.batch(operations)
+            return (try? directory.check(batch)).map { batch }
+        case 12..<30:
             guard let name = names.randomElement(using: &rng),
                 let existing = directory.table(named: name)!.allEntries.randomElement(using: &rng)
             else { return nil }
@@ -60,6 +76,14 @@ import Testing
             let name = nameOf(id)
             model.ids[name] = nil
             model.tables[name] = nil
+        case .batch(let operations):
+            for operation in operations {
+                switch operation {
+                case .put(let id, let entry): model.tables[nameOf(id), default: [:]][entry.key] = entry
+                case .delete(let id, let key): model.tables[nameOf(id)]![key] = nil
+                default: Issue.record("a batch held \(operation)")
+                }
+            }
         }
         model.changes.append(change)
         model.versions.append(change.version)
@@ -128,8 +152,17 @@ import Testing
     /// version's state to the current one.
     static func checkHistory(_ directory: Directory, _ model: Model, retained: Int) throws {
         let all = model.changes
-        let retainedChanges = all.suffix(retained)
-        let base = all.count > retained ? all[all.count - retained - 1].version : model.versions[0]
+        // The newest changes whose operations fit `retained` (the newest one always).
+        var kept = 0
+        var weight = 0
+        while kept < all.count {
+            let next = weight + all[all.count - 1 - kept].mutation.operations.count
+            if kept > 0 && next > retained { break }
+            weight = next
+            kept += 1
+        }
+        let retainedChanges = all.suffix(kept)
+        let base = all.count > kept ? all[all.count - kept - 1].version : model.versions[0]
         #expect(directory.oldestRetainedVersion == base)
         let boundaries = Set(retainedChanges.map(\.version) + [base])
         func expected(_ version: Version) -> ChangesSince {

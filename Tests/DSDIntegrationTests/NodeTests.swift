@@ -1,6 +1,7 @@
 import DSDClient
 import DSDCore
 import DSDTestSupport
+import DSDWire
 import Foundation
 import Testing
 
@@ -100,6 +101,14 @@ extension Integration {
             #expect(cluster.waitConnected(["A", "C"]) != nil, "\(cluster.logs())\n\(second.stderr)")
             try cluster.client("C").put(table: testTable, entry: Entry(key: "GW.C1", value: "HOST3:1"))
             #expect(eventually(within: .seconds(3)) { cluster.entry("A", testTable, "GW.C1") != nil } != nil)
+            // A batch goes up two nodes and comes down as one change, the writer's own at once.
+            let writes = (0..<300).map {
+                BatchWrite.put(table: testTable, Entry(key: "GW.B\($0)", value: "HOST3:\($0)"))
+            }
+            let committed = try #require(try cluster.client("C").batch(writes))
+            #expect(cluster.entry("C", testTable, "GW.B299")?.value == "HOST3:299")
+            #expect(cluster.waitVersion("A", atLeast: committed, within: .seconds(3)) != nil)
+            #expect(try cluster.client("A").list(table: testTable, prefix: "GW.B").count == 300)
             try cluster.client("A").put(table: testTable, entry: Entry(key: "GW.A1", value: "HOST1:1"))
             #expect(eventually(within: .seconds(3)) { cluster.entry("C", testTable, "GW.A1") != nil } != nil)
             let version = cluster.status("A")["version"]

@@ -2,6 +2,7 @@ import DSDClient
 import DSDCore
 import DSDEtcd
 import DSDTestSupport
+import DSDWire
 import Foundation
 import Synchronization
 import Testing
@@ -81,6 +82,23 @@ extension Integration {
             #expect(dropEmpty.status == 0, "\(dropEmpty)")
             let versionA = rc.cluster.status("A")["version"]
             #expect(eventually(within: .seconds(3)) { rc.cluster.status("B")["version"] == versionA } != nil)
+
+            // A batch is one etcd transaction: one revision, the same change on every server.
+            let batch = (0..<500).map { BatchWrite.put(table: testTable, Entry(key: "B.\($0)", value: "HOST\($0):1")) }
+            let committed = try #require(try a.batch(batch))
+            #expect(rc.cluster.waitVersion("B", atLeast: committed, within: .seconds(5)) != nil)
+            #expect(try b.list(table: testTable, prefix: "B.").count == 500)
+            #expect(rc.cluster.status("B")["version"] == "\(committed.epoch).\(committed.index)")
+            // More operations than etcd takes in one transaction (this cluster: --max-txn-ops
+            // 1000): refused with the remedy, nothing applied.
+            let tooMany = (0..<1200).map { BatchWrite.put(table: testTable, Entry(key: "C.\($0)", value: "v")) }
+            #expect {
+                try b.batch(tooMany)
+            } throws: { error in
+                guard case ClientError.failed(_, let message) = error else { return false }
+                return message.contains("--max-txn-ops") && message.contains("1200")
+            }
+            #expect(rc.cluster.entry("A", testTable, "C.0") == nil)
         }
 
         static func kind(_ result: Result<Void, ClientError>) -> String {

@@ -167,11 +167,20 @@ import Testing
                 ], 8) == .change(Change(version: Version(epoch: 3, index: 8), mutation: .dropTable(dynamic))))
         #expect(read([put(layout.masterKey, "S1", at: 9)], 9) == .none)
         #expect(read([put(layout.entryKey(metadata, "K"), "bad", at: 10)], 10) == .unreadable("/dsd/entries/2/K"))
+        // Entry changes at one revision are a batch; with a table change they are not dsd's.
         #expect(
             read(
-                [put(layout.entryKey(metadata, "A"), "1v", at: 11), put(layout.entryKey(metadata, "B"), "1v", at: 11)],
+                [put(layout.entryKey(metadata, "A"), "1v", at: 11), delete(layout.entryKey(metadata, "B"), at: 11)],
                 11)
-                == .relist, "two changes at one revision cannot both have it as their version")
+                == .change(
+                    Change(
+                        version: Version(epoch: 3, index: 11),
+                        mutation: .batch([
+                            .put(metadata, Entry(key: "A", value: "v")), .delete(metadata, key: "B"),
+                        ]))))
+        #expect(
+            read([put(layout.tableKey(dynamic), "T", at: 12), put(layout.entryKey(metadata, "B"), "1v", at: 12)], 12)
+                == .relist, "a table change and an entry change at one revision cannot both have it as their version")
     }
 
     @Test func eventsSplitByRevisionInOrder() {

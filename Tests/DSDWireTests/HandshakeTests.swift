@@ -213,7 +213,7 @@ import Testing
         let directoryHello = Hello(role: .directory, nonce: Self.nonce(2), name: "dir")
         let proof = Self.sent(agent.onMessage(.hello(directoryHello)))
         var input: [UInt8] = Array("dsd-handshake-v1".utf8)
-        input += [0x00, 0x02]  // protocol version 2, big-endian
+        input += [0x00, 0x03]  // protocol version 3, big-endian
         input += [0x01]  // proved by the initiator
         input += [Role.agent.rawValue] + Array(repeating: 1, count: 32) + [5] + Array("host1".utf8)
         input += [Role.directory.rawValue] + Array(repeating: 2, count: 32) + [3] + Array("dir".utf8)

@@ -38,10 +38,11 @@ import Testing
     }
 
     @Test func errorCodesAreFixed() {
-        #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...20))
+        #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...21))
         #expect(ErrorCode.authFailed.rawValue == 2)
         #expect(ErrorCode.resync.rawValue == 19)
         #expect(ErrorCode.notEmpty.rawValue == 20)
+        #expect(ErrorCode.invalidBatch.rawValue == 21)
     }
 
     @Test func chunksSplitLargeTables() {

@@ -29,6 +29,8 @@ enum Samples {
             .createTable(TableID(1024), name: "MY_TABLE"),
             .createTable(TableID(.max), name: longTable),
             .dropTable(TableID(1025)),
+            .batch([.put(StandardTable.bss.id, entry), .delete(TableID(77), key: "K"), .put(TableID(.max), maxEntry)]),
+            .batch([]),
         ]
     }
 
@@ -42,6 +44,7 @@ enum Samples {
             .createTable(name: longTable),
             .dropTable(TableID(2000)),
             .dropEmptyTable(TableID(1024)),
+            .batch([.put(StandardTable.bss.id, entry), .delete(TableID(3), key: "BSS.4")]),
         ]
     }
 
@@ -66,6 +69,8 @@ enum Samples {
             .heartbeat(table: "DSD_MTID_METADATA", key: "MDS.1.0", timeMaxMillis: 3000),
             .heartbeat(table: "DSD_MTID_METADATA", key: "MDS.1.0", timeMaxMillis: nil),
             .heartbeat(table: "T", key: "K", timeMaxMillis: .max),
+            .batch([.put(table: "DSD_MTID_BSS", entry), .delete(table: longTable, key: longKey)]),
+            .batch([]),
         ]
     }
 
@@ -89,6 +94,7 @@ enum Samples {
             .event(.rescan),
             .failed(.noValidRoute, message: "HOST9 has no valid route"),
             .failed(.internal, message: ""),
+            .failedInBatch(index: 9_999, .notFound, message: "operation 10000 of the batch: no entry K"),
         ]
     }
 

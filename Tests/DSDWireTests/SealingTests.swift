@@ -50,8 +50,8 @@ import Testing
         let (a, _) = HandshakeTests.run(&agent, &directory)
         let keys = try #require(Self.keys(a).seal)
         var transcript: [UInt8] = Array("dsd-seal-v1 ".utf8)
-        transcript += [0x00, 0x02, Role.agent.rawValue] + Array(repeating: 1, count: 32) + [5] + Array("host1".utf8)
-        transcript += [0x00, 0x02, Role.directory.rawValue] + Array(repeating: 2, count: 32) + [3] + Array("dir".utf8)
+        transcript += [0x00, 0x03, Role.agent.rawValue] + Array(repeating: 1, count: 32) + [5] + Array("host1".utf8)
+        transcript += [0x00, 0x03, Role.directory.rawValue] + Array(repeating: 2, count: 32) + [3] + Array("dir".utf8)
         let salt = Array(SHA256.hash(data: transcript))
         let clusterKey = SymmetricKey(data: Array(repeating: UInt8(0x42), count: 32))
         func derive(_ info: String) -> SymmetricKey {

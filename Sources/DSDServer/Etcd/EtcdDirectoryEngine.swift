@@ -186,7 +186,7 @@ final class EtcdDirectoryEngine: PeerHost {
     private func write(for request: DirectoryRequest) throws(DirectoryError) -> EtcdWrite {
         let (mutation, requiresEmpty) = try request.mutation(in: directory)
         try directory.check(mutation)
-        if requiresEmpty { try directory.requireEmpty(mutation.table) }
+        if requiresEmpty, let table = mutation.table { try directory.requireEmpty(table) }
         return EtcdWrite(mutation, layout: layout, requireEmpty: requiresEmpty, fence: nil)
     }
 
@@ -238,8 +238,9 @@ final class EtcdDirectoryEngine: PeerHost {
             case .refused(let error):
                 finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
             case .notEmpty:
-                let count = directory.table(write.mutation.table)?.count ?? 0
-                let name = directory.translation.name(of: write.mutation.table) ?? "\(write.mutation.table)"
+                let table = write.mutation.table ?? .firstDynamic
+                let count = directory.table(table)?.count ?? 0
+                let name = directory.translation.name(of: table) ?? "\(table)"
                 let error = DirectoryError.tableNotEmpty(name, entries: max(count, 1))
                 finish(peer, .failed(ErrorCode(error), message: error.description(naming: directory.translation)))
             case .retry, .deposed:
@@ -265,6 +266,14 @@ final class EtcdDirectoryEngine: PeerHost {
                         .timeout,
                         message:
                             "etcd did not answer (\(Self.sentence(error))); the write may or may not have been applied"
+                    ))
+            } else if case .batch(let operations) = write.mutation, case .rejected? = etcd {
+                finish(
+                    peer,
+                    .failed(
+                        .unavailable,
+                        message:
+                            "etcd refused a batch of \(operations.count) operations: \(Self.sentence(error)) (etcd takes at most --max-txn-ops operations in one transaction, 128 unless set; a batch needs its count plus 2: start etcd with a larger --max-txn-ops or send smaller batches)"
                     ))
             } else {
                 finish(peer, .failed(.unavailable, message: "etcd cannot commit the write: \(Self.sentence(error))"))

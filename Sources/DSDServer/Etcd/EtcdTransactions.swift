@@ -69,6 +69,26 @@ struct EtcdWrite: Sendable, Hashable {
             if requireEmpty { compares.append(.noKey(withPrefix: layout.entriesPrefix(table))) }
             success = [.delete(.prefix(layout.entriesPrefix(table))), .delete(.key(layout.tableKey(table)))]
             failure = [.range(RangeRequest(.key(layout.tableKey(table)), countOnly: true))]
+        case .batch(let operations):
+            // Every table put into must exist, every entry deleted too (its key exists only
+            // while its table does); the keys are distinct, as etcd requires of a transaction.
+            var tables: Set<TableID> = []
+            success = []
+            for operation in operations {
+                switch operation {
+                case .put(let table, let entry):
+                    if !TranslationTable.isReserved(table), tables.insert(table).inserted {
+                        compares.append(.present(layout.tableKey(table)))
+                    }
+                    success.append(.put(key: layout.entryKey(table, entry.key), value: EtcdLayout.entryValue(entry)))
+                case .delete(let table, let key):
+                    compares.append(.present(layout.entryKey(table, key)))
+                    success.append(.delete(.key(layout.entryKey(table, key))))
+                case .createTable, .dropTable, .batch:
+                    continue  // refused by the directory's check
+                }
+            }
+            failure = []
         }
         if let fence {
             compares.append(Compare(key: layout.masterKey, .createRevision(fence.masterRevision), .equal))
@@ -101,7 +121,7 @@ struct EtcdWrite: Sendable, Hashable {
         switch mutation {
         case .put(let table, _): return .refused(.noSuchTableID(table))
         case .delete(let table, let key): return .refused(.noSuchEntry(table, key: key))
-        case .createTable: return .retry
+        case .createTable, .batch: return .retry
         case .dropTable(let table):
             if case .range(let range)? = answers.first, range.count == 0 { return .refused(.noSuchTableID(table)) }
             return .notEmpty
@@ -163,7 +183,14 @@ enum EtcdChangeReader {
             }
         }
         guard let mutation = mutations.first else { return .none }
-        guard mutations.count == 1 else { return .relist }
+        if mutations.count > 1 {
+            // A dsd batch: puts and deletes of distinct keys. Anything else is not dsd's.
+            let entryChanges = mutations.allSatisfy {
+                if case .put = $0 { true } else if case .delete = $0 { true } else { false }
+            }
+            guard entryChanges else { return .relist }
+            return .change(Change(version: Version(epoch: epoch, index: UInt64(revision)), mutation: .batch(mutations)))
+        }
         return .change(Change(version: Version(epoch: epoch, index: UInt64(revision)), mutation: mutation))
     }
 
