@@ -26,13 +26,15 @@ struct EventQueue {
     var count: Int { lines.count - head }
 
     mutating func push(_ line: [UInt8]) {
-        if count >= bound {
-            lines = [EventLine.rescan]
-            head = 0
-            overflows += 1
-            return
-        }
+        if count >= bound { return replaceWithRescan() }
         lines.append(line)
+    }
+
+    /// Everything queued gives way to one `RESCAN`.
+    mutating func replaceWithRescan() {
+        lines = [EventLine.rescan]
+        head = 0
+        overflows += 1
     }
 
     /// Whole lines totalling at most `maxBytes` (at least one line, cut if it alone is longer).

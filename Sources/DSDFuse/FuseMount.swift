@@ -166,7 +166,7 @@ public final class FuseMount: Sendable {
             })
         else { return }
         run.events.bridge.streams.withLock { $0.closeAll() }
-        run.notifier.enqueue(.stop)
+        run.notifier.requestStop()
         run.notifierThread.join()
         for session in [run.events, run.main] where session.unmount(wait: settings.unmountWait) {
             logger.warning("aborted FUSE connection", metadata: ["fuse.mountpoint": "\(session.mountpoint)"])

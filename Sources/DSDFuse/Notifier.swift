@@ -19,6 +19,8 @@ final class Notifier: Sendable {
     }
 
     private let jobs = Mutex<[Job]>([])
+    /// Set by `requestStop`: the thread ends between two changes, not after a long batch.
+    private let stopRequested = Atomic<Bool>(false)
     private let wakeup = PosixSemaphore()
     private let mirror: Mutex<ReplicaMirror>
     /// Per `find`/`part` inode, the answer it had when last invalidated: a batch of changes
@@ -38,6 +40,12 @@ final class Notifier: Sendable {
     func enqueue(_ job: Job) {
         jobs.withLock { $0.append(job) }
         wakeup.signal()
+    }
+
+    /// Ends the thread as soon as the change it is replaying is done.
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        enqueue(.stop)
     }
 
     /// The thread body; returns after `.stop`.
@@ -61,11 +69,18 @@ final class Notifier: Sendable {
                     changed = false
                     done.signal()
                 case .events(let events):
-                    for event in events {
-                        let changes = mirror.withLock { $0.apply(event, snapshot: snapshot) }
-                        for change in changes { apply(change) }
-                        changed = changed || !changes.isEmpty
+                    let changes = mirror.withLock { mirror in
+                        events.flatMap { mirror.apply($0, snapshot: snapshot) }
                     }
+                    if changes.count > bridge.settings.bulkThreshold {
+                        applyInBulk(changes)
+                    } else {
+                        for change in changes {
+                            if stopRequested.load(ordering: .acquiring) { return }
+                            apply(change)
+                        }
+                    }
+                    changed = changed || !changes.isEmpty
                 }
             }
             if changed { invalidateResolved() }
@@ -118,6 +133,57 @@ final class Notifier: Sendable {
                 bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
             }
             bridge.invalidateEntry(parent: FileTree.fixed[.tablesDir]!, name: table)
+        }
+    }
+
+    /// Many changes at once (a join's snapshot, a batch): instead of a syscall per change, each
+    /// affected table's names are forgotten at once (its dentry with every name under it), so
+    /// every lookup is answered from the new replica right away; entries the kernel holds are
+    /// invalidated; `events` readers get `RESCAN`; and an inotify watch on the table directory
+    /// gets one IN_ATTRIB of the directory itself, meaning "rescan" (Docs/filesystem.md).
+    private func applyInBulk(_ changes: [TreeChange]) {
+        var tables: [String] = []
+        var seen: Set<String> = []
+        func affected(_ table: String) {
+            if seen.insert(table).inserted { tables.append(table) }
+        }
+        let now = WallClock.now()
+        for change in changes {
+            switch change {
+            case .tableCreated, .tableDropped:
+                if stopRequested.load(ordering: .acquiring) { return }
+                apply(change)
+            case .entryCreated(let table, let entry), .entryModified(let table, _, let entry):
+                affected(table)
+                let key = PathKey(table: table, key: entry.key)
+                let ino = bridge.state.withLock { s -> UInt64? in
+                    s.mtimes[key] = now
+                    _ = s.matchEcho(key, .put(value: entry.value, valid: entry.valid))
+                    return s.tree.ino(of: .entry(table: table, key: entry.key))
+                }
+                // Only an entry the kernel knows has anything cached: it is shown the
+                // replica's current line, with its pages and attributes dropped.
+                if let ino {
+                    let content = EntryLine.content(of: bridge.backend.entry(table: table, key: entry.key) ?? entry)
+                    bridge.state.withLock { $0.shown[ino] = content }
+                    bridge.invalidateInode(ino)
+                }
+            case .entryDeleted(let table, let entry):
+                affected(table)
+                bridge.state.withLock { s in
+                    let key = PathKey(table: table, key: entry.key)
+                    s.mtimes[key] = nil
+                    _ = s.matchEcho(key, .delete)
+                }
+            }
+        }
+        for table in tables {
+            if stopRequested.load(ordering: .acquiring) { return }
+            let tableIno = bridge.state.withLock { $0.tree.ino(of: .table(table)) }
+            bridge.invalidateEntry(parent: FileTree.fixed[.tablesDir]!, name: table)
+            if let tableIno { bridge.invalidateInode(tableIno) }
+            events.streams.withLock { $0.rescan(table: table) }
+            if mounted { _ = utimensat(AT_FDCWD, path(.table(table)), nil, 0) }
         }
     }
 

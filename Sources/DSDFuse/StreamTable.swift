@@ -31,6 +31,15 @@ struct StreamTable {
         }
     }
 
+    /// Tells every stream of `table` to re-read it: what is queued is dropped for one `RESCAN`.
+    /// Call with the lock held.
+    mutating func rescan(table: String) {
+        for id in Array(streams.keys) where streams[id]!.table == table {
+            streams[id]!.queue.replaceWithRescan()
+            wake(id)
+        }
+    }
+
     /// Answers a parked read and a pending poll of stream `id` if it has data.
     mutating func wake(_ id: UInt64) {
         guard var stream = streams[id] else { return }

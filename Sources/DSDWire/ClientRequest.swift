@@ -34,25 +34,6 @@ public enum ClientRequest: Hashable, Sendable {
     case batch([BatchWrite])
 }
 
-/// One operation of a client's batch.
-public enum BatchWrite: Hashable, Sendable {
-    case put(table: String, Entry)
-    case delete(table: String, key: String)
-
-    public var table: String {
-        switch self {
-        case .put(let table, _), .delete(let table, _): table
-        }
-    }
-
-    public var key: String {
-        switch self {
-        case .put(_, let entry): entry.key
-        case .delete(_, let key): key
-        }
-    }
-}
-
 /// A reply from an agent to a local client.
 public enum ClientReply: Hashable, Sendable {
     /// Done; writes carry the committed version.

@@ -25,6 +25,38 @@ import Testing
 
     func read(_ file: String) -> String? { try? String(contentsOfFile: file, encoding: .utf8) }
 
+    /// More changes at once than the bulk threshold (1,000): B forgets the table's names at
+    /// once instead of replaying each, so a name it had looked up and found missing reads
+    /// right away; watchers get one signal meaning "rescan".
+    @Test(.timeLimit(.minutes(1))) func aLargeBatchIsOneRescanAndEveryEntryReadsAtOnce() throws {
+        let missing = path("B", "tables/\(table)/BULK.4321")
+        #expect(read(missing) == nil, "looked up before the batch: a cached negative name")
+        let inotify = try inotifyWatcher(path("B", "tables/\(table)"), in: cluster.dir)
+        let events = try Watcher("/bin/cat", [path("B", "events/\(table)/.all")], in: cluster.dir)
+        usleep(100_000)
+        let writes = (0..<5000).map { BatchWrite.put(table: table, Entry(key: "BULK.\($0)", value: "HOST\($0):1700")) }
+        let version = try #require(try cluster.client("A").batch(writes))
+        #expect(cluster.waitVersion("B", atLeast: version, within: .seconds(5)) != nil)
+        #expect(
+            eventually(within: .milliseconds(500), every: .milliseconds(5)) { read(missing) == "HOST4321:1700 1\n" }
+                != nil, "the cached negative name was forgotten")
+        #expect(inotify.waitFor { $0 == "ATTRIB,ISDIR " }, "\(inotify.lines)")
+        #expect(events.waitFor { $0 == "RESCAN" }, "\(events.lines)")
+        usleep(200_000)
+        // (The test's own read shows up as OPEN, ACCESS, CLOSE_NOWRITE of BULK.4321.)
+        let replayed = inotify.lines.filter { line in
+            line.contains("BULK.") && ["CREATE", "MODIFY", "CLOSE_WRITE", "DELETE"].contains { line.contains($0) }
+        }
+        #expect(replayed.isEmpty, "no change was replayed one by one: \(replayed.prefix(5))")
+        #expect(!events.lines.contains { $0.hasPrefix("ADD BULK.") }, "\(events.lines.prefix(5))")
+        let listed = try FileManager.default.contentsOfDirectory(atPath: path("B", "tables/\(table)"))
+        #expect(listed.filter { $0.hasPrefix("BULK.") }.count == 5000)
+        // A change after it is replayed as before.
+        try cluster.client("A").put(table: table, entry: Entry(key: "BULK.after", value: "HOST1:1"))
+        #expect(inotify.waitFor { $0.hasPrefix("CREATE") && $0.hasSuffix(" BULK.after") }, "\(inotify.lines.suffix(5))")
+        #expect(events.waitFor { $0 == "ADD BULK.after HOST1:1 1" }, "\(events.lines.suffix(5))")
+    }
+
     @Test(.timeLimit(.minutes(1))) func writeThroughAIsSeenByWatchersOfB() throws {
         let inotify = try inotifyWatcher(path("B", "tables/\(table)"), in: cluster.dir)
         let events = try Watcher("/bin/cat", [path("B", "events/\(table)/.all")], in: cluster.dir)
