@@ -44,10 +44,18 @@ extension ReplicaEvent {
             if !oldNames.contains(name) { events.append(.tableCreated(name)) }
             let before = old.table(named: name)
             let after = new.table(named: name)
-            for entry in after?.allEntries ?? [] where before?[entry.key] != entry {
-                events.append(.put(table: name, entry: entry, previous: before?[entry.key]))
+            guard let before, before.count > 0 else {
+                // Nothing to compare with (a first sync): every entry is new, in storage order
+                // (no lookup per key; nobody watches a replica that never synced).
+                for entry in after?.unorderedEntries ?? [] {
+                    events.append(.put(table: name, entry: entry, previous: nil))
+                }
+                continue
             }
-            for entry in before?.allEntries ?? [] where after?[entry.key] == nil {
+            for entry in after?.allEntries ?? [] where before[entry.key] != entry {
+                events.append(.put(table: name, entry: entry, previous: before[entry.key]))
+            }
+            for entry in before.allEntries where after?[entry.key] == nil {
                 events.append(.delete(table: name, key: entry.key, previous: entry))
             }
         }

@@ -258,7 +258,7 @@ struct FuseBench {
 }
 
 /// A `dsd agent --mount` process with its mountpoint.
-private struct MountedAgent {
+struct MountedAgent {
     let host: String
     let child: ChildProcess
     let socket: String
@@ -307,12 +307,12 @@ private struct MountedAgent {
     }
 }
 
-private func mountedPaths() -> Set<String> {
+func mountedPaths() -> Set<String> {
     let text = readProcFile("/proc/self/mounts") ?? ""
     return Set(text.split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
 }
 
-private func waitUntil(_ limit: Duration, _ condition: () -> Bool) -> Bool {
+func waitUntil(_ limit: Duration, _ condition: () -> Bool) -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if condition() { return true }
@@ -327,7 +327,7 @@ private func monotonicNow() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-private func readFile(_ path: String) -> [UInt8]? {
+func readFile(_ path: String) -> [UInt8]? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
@@ -336,14 +336,14 @@ private func readFile(_ path: String) -> [UInt8]? {
     return count > 0 ? Array(buffer[0..<count]) : nil
 }
 
-private func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
         throw BenchError("cannot write \(path)")
     }
 }
 
 /// One open + read + close, in nanoseconds.
-private func openReadClose(_ path: String) -> UInt64 {
+func openReadClose(_ path: String) -> UInt64 {
     var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
     let start = monotonicNow()
     let fd = open(path, O_RDONLY | O_CLOEXEC)

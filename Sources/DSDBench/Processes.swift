@@ -49,6 +49,19 @@ final class ChildProcess: Sendable {
     }
 
     /// The tail of the process's log, for error messages.
+    /// Waits until the process exits; false if it still runs after `timeout`.
+    func waitForExit(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// The exit status once exited, -1 while running.
+    var exitStatus: Int32 { process.isRunning ? -1 : process.terminationStatus }
+
     func logTail(lines: Int = 10) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")

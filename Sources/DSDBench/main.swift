@@ -11,13 +11,15 @@
 /// - detection: heartbeat deadline → the entry seen invalid on another agent.
 /// - fuse: the `/dsd` mount of real agents: reads vs tmpfs, `cat`, write → remote inotify.
 /// - fanout: commit → the last of 100 to 10,000 agents, flat and through `dsd node`s.
+/// - scale: 10^4 to 10^6 entries: `dsd load`, a mounted agent joining, memory, lookups.
 /// - redundancy: the directory on etcd: write latency next to etcd's own put and the log,
 ///   and the interruption a master SIGKILL causes.
 import Dispatch
 import Foundation
 
 let usage = """
-    usage: dsd-bench [all|propagation|wire|rss|detection|fuse|fanout|redundancy] [--puts N] [--entries N,N…] [--kills N]
+    usage: dsd-bench [all|propagation|wire|rss|detection|fuse|fanout|scale|redundancy] [--puts N] [--entries N,N…]
+                     [--scale N,N…] [--kills N]
                      [--dsd PATH]
 
       all            every benchmark below (what `make bench` runs)
@@ -27,11 +29,14 @@ let usage = """
       detection      heartbeat deadline → invalid on another agent, p50/p99/max over 50 trials
       fuse           /dsd mounts of two agents: open+read+close and cat vs tmpfs, write → remote inotify
       fanout         commit → last of N agents (protocol peers), 100 and 1,000 flat, 1,000 and 10,000 via 10 nodes
+      scale          dsd load of 10^4, 10^5, 10^6 entries through a mounted agent, a mounted agent joining,
+                     RSS, lookups vs tmpfs, puts during the join
       redundancy     dsd on a 3-member etcd: put latency vs etcd's own put and the log; master SIGKILL → writes
                      and promotion again, p50/p99
 
       --puts N             measured puts per propagation setup and per wire case (default 1000)
       --entries N,N…       entry counts for rss (default 10000,100000)
+      --scale N,N…         entry counts for scale (default 10000,100000,1000000)
       --kills N            master SIGKILLs in the redundancy benchmark (default 20)
       --dsd PATH           the `dsd` executable to run (default: the one next to dsd-bench)
     """
@@ -40,6 +45,7 @@ struct Options {
     var command = "all"
     var puts = 1000
     var entries = [10_000, 100_000]
+    var scale = [10_000, 100_000, 1_000_000]
     var kills = 20
     var dsd: String?
 
@@ -47,7 +53,7 @@ struct Options {
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             switch argument {
-            case "all", "propagation", "wire", "rss", "detection", "fuse", "fanout", "redundancy":
+            case "all", "propagation", "wire", "rss", "detection", "fuse", "fanout", "scale", "redundancy":
                 command = argument
             case "--puts":
                 guard let value = rest.popFirst().flatMap(Int.init), value > 0 else {
@@ -60,6 +66,12 @@ struct Options {
                     throw BenchError("--entries needs increasing positive numbers, e.g. 10000,100000")
                 }
                 entries = values
+            case "--scale":
+                let values = rest.popFirst()?.split(separator: ",").compactMap { Int($0) } ?? []
+                guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else {
+                    throw BenchError("--scale needs positive numbers, e.g. 10000,100000,1000000")
+                }
+                scale = values
             case "--kills":
                 guard let value = rest.popFirst().flatMap(Int.init), value > 0 else {
                     throw BenchError("--kills needs a positive number")
@@ -108,6 +120,10 @@ func runBenchmarks(_ options: Options, children: ChildProcesses, scratch: Scratc
         let changes = min(options.puts, 200)
         let bench = FanoutBench(dsd: dsd, scratch: scratch, children: children, changes: changes)
         FanoutBench.print(try bench.run(), changes: changes)
+    }
+    if options.command == "all" || options.command == "scale" {
+        let bench = ScaleBench(dsd: dsd, scratch: scratch, children: children, counts: options.scale)
+        ScaleBench.print(try bench.run())
     }
     if options.command == "all" || options.command == "redundancy" {
         let bench = RedundancyBench(

@@ -45,6 +45,15 @@ public struct Table: Sendable, Equatable {
     /// Every entry, in key order.
     public var allEntries: [Entry] { search(prefix: "") }
 
+    /// Every entry, in no particular order: a walk of the storage without a lookup per key,
+    /// for whoever needs them all but not sorted (a replica's difference, a mirror's copy).
+    public var unorderedEntries: [Entry] {
+        var result: [Entry] = []
+        result.reserveCapacity(entries.count)
+        for (_, entry) in entries { result.append(entry) }
+        return result
+    }
+
     /// Adds or replaces an entry; returns the entry it replaced.
     @discardableResult
     mutating func put(_ entry: Entry) -> Entry? {

@@ -52,6 +52,9 @@ struct BridgeState {
     /// kernel drop its cached pages, `auto_inval_data`).
     var status: (text: [UInt8], mtime: timespec)?
     var mtimes: [PathKey: timespec] = [:]
+    /// Per table, when many of its entries last changed at once (`Notifier.applyInBulk`): the
+    /// mtime of an entry without its own, instead of one record per entry of a million.
+    var bulkMtimes: [String: timespec] = [:]
     var localOps: [PathKey: [LocalOp]] = [:]
     var nextOpID: UInt64 = 1
     /// Remote changes being replayed by the reflector. The reflector sees the tree as it was

@@ -106,7 +106,7 @@ final class FuseBridge: @unchecked Sendable {
         case .entry(let table, let key):
             let path = PathKey(table: table, key: key)
             let (reflection, provisional, mtime) = state.withLock {
-                ($0.reflecting[path], $0.provisional.contains(path), $0.mtimes[path])
+                ($0.reflecting[path], $0.provisional.contains(path), $0.mtimes[path] ?? $0.bulkMtimes[table])
             }
             let time = mtime ?? mountTime
             switch reflector ? reflection : nil {

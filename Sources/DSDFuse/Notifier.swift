@@ -70,7 +70,10 @@ final class Notifier: Sendable {
                     done.signal()
                 case .events(let events):
                     let changes = mirror.withLock { mirror in
-                        events.flatMap { mirror.apply($0, snapshot: snapshot) }
+                        // After a reset the mirror holds the replica as it is now: the events
+                        // that follow it in the same report describe what it already holds.
+                        let applied = events.firstIndex(of: .reset).map { events[...$0] } ?? events[...]
+                        return applied.flatMap { mirror.apply($0, snapshot: snapshot) }
                     }
                     if changes.count > bridge.settings.bulkThreshold {
                         applyInBulk(changes)
@@ -122,6 +125,7 @@ final class Notifier: Sendable {
                 bridge.state.withLock { _ = $0.reflecting.removeValue(forKey: key) }
             }
         case .tableDropped(let table, let keys):
+            bridge.state.withLock { _ = $0.bulkMtimes.removeValue(forKey: table) }
             for key in keys {
                 bridge.state.withLock { _ = $0.mtimes.removeValue(forKey: PathKey(table: table, key: key)) }
                 publish(table: table, key: key, line: EventLine.delete(key))
@@ -157,7 +161,7 @@ final class Notifier: Sendable {
                 affected(table)
                 let key = PathKey(table: table, key: entry.key)
                 let ino = bridge.state.withLock { s -> UInt64? in
-                    s.mtimes[key] = now
+                    if s.mtimes[key] != nil { s.mtimes[key] = nil }  // the table's bulk mtime applies
                     _ = s.matchEcho(key, .put(value: entry.value, valid: entry.valid))
                     return s.tree.ino(of: .entry(table: table, key: entry.key))
                 }
@@ -172,10 +176,13 @@ final class Notifier: Sendable {
                 affected(table)
                 bridge.state.withLock { s in
                     let key = PathKey(table: table, key: entry.key)
-                    s.mtimes[key] = nil
+                    if s.mtimes[key] != nil { s.mtimes[key] = nil }
                     _ = s.matchEcho(key, .delete)
                 }
             }
+        }
+        bridge.state.withLock { s in
+            for table in tables { s.bulkMtimes[table] = now }
         }
         for table in tables {
             if stopRequested.load(ordering: .acquiring) { return }

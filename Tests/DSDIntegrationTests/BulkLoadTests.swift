@@ -142,7 +142,13 @@ extension Integration {
             try cluster.startServer()
             try cluster.startAgent("B")
             #expect(cluster.waitConnected(["A", "B"], within: .seconds(20)) != nil)
-            let held = try Self.count(cluster, "B", "DSD_MTID_BSS")
+            // Connected is not yet synced: B's snapshot may still be arriving.
+            var counted: Int?
+            _ = eventually(within: .seconds(20), every: .milliseconds(50)) {
+                counted = try? Self.count(cluster, "B", "DSD_MTID_BSS")
+                return counted != nil
+            }
+            let held = try #require(counted, "B never synced\n\(cluster.logs())")
             #expect(held % 1000 == 0, "a batch is all or nothing: \(held)")
             #expect(held >= acknowledged && held <= acknowledged + 1000, "acknowledged \(acknowledged), held \(held)")
             // The batches are the file's prefix.

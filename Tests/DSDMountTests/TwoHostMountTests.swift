@@ -25,6 +25,30 @@ import Testing
 
     func read(_ file: String) -> String? { try? String(contentsOfFile: file, encoding: .utf8) }
 
+    /// An agent joining a directory of 100,000 entries: every one of them reads right through
+    /// its mount as soon as it is synced (nothing waits for a replay).
+    @Test(.timeLimit(.minutes(3))) func everyEntryReadsThroughTheMountOfAnAgentThatJoined() throws {
+        let writer = try cluster.client("A", timeout: .seconds(30))
+        for start in stride(from: 0, to: 100_000, by: 5000) {
+            try writer.batch(
+                (start..<start + 5000).map {
+                    BatchWrite.put(table: table, Entry(key: "J.\($0)", value: "HOST\($0 % 97):1"))
+                })
+        }
+        let version = try #require(Version(text: cluster.status("A")["version"] ?? ""))
+        try cluster.startAgent("C", mount: true)
+        #expect(cluster.waitVersion("C", atLeast: version, within: .seconds(30)) != nil)
+        let started = ContinuousClock.now
+        var wrong: [Int] = []
+        for index in 0..<100_000 where read(path("C", "tables/\(table)/J.\(index)")) != "HOST\(index % 97):1 1\n" {
+            wrong.append(index)
+            if wrong.count > 5 { break }
+        }
+        #expect(wrong.isEmpty, "unreadable or wrong through C's mount: \(wrong)")
+        print(
+            "mount: 100,000 entries read through the mount of an agent that joined in \(ContinuousClock.now - started)")
+    }
+
     /// More changes at once than the bulk threshold (1,000): B forgets the table's names at
     /// once instead of replaying each, so a name it had looked up and found missing reads
     /// right away; watchers get one signal meaning "rescan".
