@@ -52,6 +52,9 @@ final class AgentEngine {
     /// When the engine was made: the agent is not connected since then until it first is.
     let startedAt = AgentEngine.now()
     private(set) var snapshotsReceived = 0
+    /// A snapshot being built off the loop, and the changes that arrived since.
+    private var installing: (token: UInt64, buffered: [Change])?
+    private var nextInstall: UInt64 = 0
     /// How often the same connection failure is logged again.
     static let failureLogInterval: Duration = .seconds(30)
     private(set) var changesReceived = 0
@@ -81,6 +84,11 @@ final class AgentEngine {
     // MARK: Replication
 
     func received(_ changes: [Change]) {
+        // Changes after a snapshot that is still being built wait for it.
+        if installing != nil {
+            installing!.buffered += changes
+            return
+        }
         let events: [ReplicaEvent]
         do {
             events = try replica.apply(changes)
@@ -95,17 +103,42 @@ final class AgentEngine {
         replicaChanged(events)
     }
 
+    /// Builds the new replica off the event loop (a million entries take seconds), so the
+    /// agent keeps answering from the replica it has and its writes keep flowing; changes that
+    /// arrive meanwhile wait, and apply once the new replica is installed. A later snapshot
+    /// replaces one still being built.
     func received(_ snapshot: Snapshot) {
-        do {
-            let events = try replica.replace(with: snapshot, settings: settings.directory)
+        nextInstall += 1
+        let token = nextInstall
+        installing = (token, [])
+        let old = replica.directory
+        let settings = self.settings.directory
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let loop = self.loop
+        DispatchQueue.global(qos: .userInitiated).async {
+            let built = Result { () throws(DirectoryError) -> (Directory, [ReplicaEvent]) in
+                let fresh = try Directory(snapshot: snapshot, settings: settings)
+                return (fresh, ReplicaEvent.difference(from: old, to: fresh))
+            }
+            loop.execute { bound.value.built(built, version: snapshot.version, token: token) }
+        }
+    }
+
+    private func built(_ result: Result<(Directory, [ReplicaEvent]), DirectoryError>, version: Version, token: UInt64) {
+        guard let pending = installing, pending.token == token else { return }
+        installing = nil
+        switch result {
+        case .success(let (fresh, events)):
+            replica.install(fresh)
             snapshotsReceived += 1
-            session.onSynced(version: snapshot.version)
-            logger.info("snapshot applied", metadata: ["version": "\(snapshot.version)"])
+            session.onSynced(version: version)
+            logger.info("snapshot applied", metadata: ["version": "\(version)"])
             for observer in replicationObservers { observer(.replaced) }
             replicaChanged(events)
-        } catch {
+        case .failure(let error):
             logger.error("snapshot refused", metadata: ["error": "\(error)"])
         }
+        if !pending.buffered.isEmpty { received(pending.buffered) }
     }
 
     private func replicaChanged(_ events: [ReplicaEvent]) {

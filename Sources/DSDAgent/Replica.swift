@@ -52,17 +52,11 @@ public final class Replica: Sendable {
         }
     }
 
-    /// Replaces the replica with a snapshot; returns the difference as events.
-    func replace(with snapshot: Snapshot, settings: Directory.Settings) throws(DirectoryError) -> [ReplicaEvent] {
-        let fresh = try Directory(snapshot: snapshot, settings: settings)
-        let old = state.withLock { state in
-            defer {
-                state.directory = fresh
-                state.seeded = true
-            }
-            return state.directory
+    /// Makes `fresh` (built from a snapshot) the replica.
+    func install(_ fresh: Directory) {
+        state.withLock { state in
+            state.directory = fresh
+            state.seeded = true
         }
-        // Outside the lock: readers need not wait for a walk over every entry.
-        return ReplicaEvent.difference(from: old, to: fresh)
     }
 }
