@@ -201,6 +201,12 @@ public final class Agent: Service, Sendable {
         return try wait { $0.submit(table: table) { .delete($0, key: key) } }
     }
 
+    /// Commits `writes` all or none under one version (see `AgentClient.batch`); a refusal is
+    /// `.rejected`, its sentence naming the operation.
+    public func batch(_ writes: [BatchWrite]) throws(AgentError) -> Version {
+        try wait { $0.submit(batch: writes) }
+    }
+
     public func createTable(_ name: String) throws(AgentError) -> Version {
         try wait { $0.submit(.createTable(name: name)) }
     }
@@ -222,6 +228,9 @@ public final class Agent: Service, Sendable {
             return try loop.flatSubmit { engine.value.heartbeat(table: table, key: key, timeMax: timeMax) }.wait()
         } catch let error as AgentError {
             throw error
+        } catch let error as DirectoryError {
+            // A batch refused against the replica before it was sent.
+            throw .rejected(ErrorCode(error), error.description(naming: replica.read { $0.translation }))
         } catch {
             // Only the loop's own failure is left: it stopped, the agent is shutting down.
             throw .unavailable(.shuttingDown)
@@ -254,6 +263,9 @@ public final class Agent: Service, Sendable {
             return try loop.flatSubmit { body(engine.value) }.wait()
         } catch let error as AgentError {
             throw error
+        } catch let error as DirectoryError {
+            // A batch refused against the replica before it was sent.
+            throw .rejected(ErrorCode(error), error.description(naming: replica.read { $0.translation }))
         } catch {
             // Only the loop's own failure is left: it stopped, the agent is shutting down.
             throw .unavailable(.shuttingDown)

@@ -90,9 +90,11 @@ enum Seeder {
             for table in agent.replica.read({ document.tablesToCreate(in: $0) }) {
                 _ = try agent.createTable(table)
             }
+            var batcher = LoadBatcher(size: 5000)
             for item in document.items {
-                _ = try agent.put(table: item.table, entry: item.entry)
+                if let full = batcher.add(item) { _ = try agent.batch(full.writes) }
             }
+            if let last = batcher.finish() { _ = try agent.batch(last.writes) }
         }.value
         logger.info("seeded", metadata: ["entries": "\(document.items.count)", "file": "\(file)"])
     }
