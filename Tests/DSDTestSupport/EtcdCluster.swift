@@ -15,9 +15,9 @@ public final class EtcdCluster {
     }
 
     public let dir: TempDirectory
-    public let members: [Member]
+    public private(set) var members: [Member] = []
     private let etcd: String
-    private let token: String
+    private var token = ""
     private var processes: [ChildProcess?]
 
     /// How long a member may take to report "ready to serve client requests" (it does so once
@@ -43,18 +43,27 @@ public final class EtcdCluster {
         }
         self.etcd = etcd
         dir = try TempDirectory(prefix: Self.dataPrefix)
-        token = "dsd-test-\(UInt32.random(in: 0...UInt32.max))"
-        var members: [Member] = []
-        for index in 0..<size {
-            members.append(
+        processes = Array(repeating: nil, count: size)
+        // A port found free may be taken before etcd binds it (another test's outgoing
+        // connection gets it as its ephemeral port): then the whole cluster starts again on
+        // new ports.
+        for attempt in 1...3 {
+            token = "dsd-test-\(UInt32.random(in: 0...UInt32.max))"
+            members = try (0..<size).map { index in
                 Member(
                     name: "m\(index)", clientPort: try freeLoopbackPort(), peerPort: try freeLoopbackPort(),
-                    dataDirectory: dir.file("m\(index)")))
+                    dataDirectory: dir.file("attempt\(attempt)-m\(index)"))
+            }
+            for index in 0..<size { try launch(index) }
+            do {
+                for index in 0..<size { try waitUntilReady(index) }
+                return
+            } catch {
+                let portTaken = processes.contains { $0?.stderr.contains("address already in use") ?? false }
+                stopAll()
+                guard portTaken, attempt < 3 else { throw error }
+            }
         }
-        self.members = members
-        processes = Array(repeating: nil, count: size)
-        for index in 0..<size { try launch(index) }
-        for index in 0..<size { try waitUntilReady(index) }
     }
 
     deinit { stopAll() }
