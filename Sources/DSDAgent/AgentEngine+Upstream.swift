@@ -62,8 +62,7 @@ extension AgentEngine {
 
     /// The wall-clock time of a monotonic instant, for status and error sentences.
     func wallClock(_ instant: Instant) -> Date {
-        let (seconds, attoseconds) = (Self.now() - instant).components
-        return Date(timeIntervalSinceNow: -(Double(seconds) + Double(attoseconds) * 1e-18))
+        Date(timeIntervalSinceNow: -(Self.now() - instant).inSeconds)
     }
 
     // MARK: Directives

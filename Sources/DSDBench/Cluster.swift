@@ -133,10 +133,8 @@ final class Cluster {
 
 private func versionReached(_ text: String?, _ target: Version?) -> Bool {
     guard let target else { return true }
-    guard let text, let dot = text.firstIndex(of: "."), let epoch = UInt64(text[..<dot]),
-        let index = UInt64(text[text.index(after: dot)...])
-    else { return false }
-    return Version(epoch: epoch, index: index) >= target
+    guard let text, let version = Version(text: text) else { return false }
+    return version >= target
 }
 
 extension Scratch {

@@ -1,4 +1,5 @@
 /// Latency statistics and plain-text tables for the benchmark report.
+import DSDCore
 import Foundation
 
 /// Percentiles of a set of durations, in nanoseconds.
@@ -84,9 +85,4 @@ func heading(_ title: String) {
 /// Monotonic now in nanoseconds (CLOCK_MONOTONIC, the same clock on every thread).
 func monotonicNanoseconds() -> UInt64 {
     DispatchTime.now().uptimeNanoseconds
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

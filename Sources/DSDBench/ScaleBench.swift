@@ -161,11 +161,10 @@ struct ScaleBench {
     static func version(of socket: String) throws -> Version {
         let status = Dictionary(
             try AgentClient(socketPath: socket, timeout: .seconds(5)).status(), uniquingKeysWith: { $1 })
-        let parts = (status["version"] ?? "").split(separator: ".")
-        guard parts.count == 2, let epoch = UInt64(parts[0]), let index = UInt64(parts[1]) else {
+        guard let version = status["version"].flatMap(Version.init(text:)) else {
             throw BenchError("no version in the status of \(socket)")
         }
-        return Version(epoch: epoch, index: index)
+        return version
     }
 
     static func print(_ rows: [Row]?) {

@@ -1,3 +1,4 @@
+import DSDCore
 import DSDPosix
 import Glibc
 
@@ -46,7 +47,7 @@ struct LoadProgress {
         if let total, total > 0 {
             let fraction = min(1, Double(bytes) / Double(total))
             text += ", \(Int(fraction * 100))% of \(megabytes(total))"
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             if fraction > 0.01 {
                 text += ", \(Int((seconds / fraction - seconds).rounded(.up))) s left"
             }
@@ -55,12 +56,12 @@ struct LoadProgress {
     }
 
     static func perSecond(_ count: Int, _ elapsed: Duration) -> Int {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         return seconds > 0 ? Int(Double(count) / seconds) : 0
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.wholeMilliseconds
         return "\(milliseconds / 1000).\(String(milliseconds % 1000 / 10).leftPadded(2)) s"
     }
 

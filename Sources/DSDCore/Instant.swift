@@ -35,6 +35,9 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 extension Duration {
+    /// The duration in seconds, as a `Double`.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+
     /// Whole milliseconds, as the wire carries Time_Max: 0 for a negative duration, saturated
     /// at `UInt64.max`.
     public var wholeMilliseconds: UInt64 {

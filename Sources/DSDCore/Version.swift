@@ -20,4 +20,11 @@ public struct Version: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(epoch).\(index)" }
+
+    /// Parses `E.I`, the form `description` (and `dsd status`) prints.
+    public init?(text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let epoch = UInt64(parts[0]), let index = UInt64(parts[1]) else { return nil }
+        self.init(epoch: epoch, index: index)
+    }
 }

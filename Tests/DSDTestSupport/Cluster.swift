@@ -179,14 +179,5 @@ public final class Cluster {
     }
 }
 
-extension Version {
-    /// Parses `E.I`, the form `status` prints.
-    public init?(text: String) {
-        let parts = text.split(separator: ".")
-        guard parts.count == 2, let epoch = UInt64(parts[0]), let index = UInt64(parts[1]) else { return nil }
-        self.init(epoch: epoch, index: index)
-    }
-}
-
 /// The tests' table: a standard table, so it exists from the start and cannot be dropped.
 public let testTable = StandardTable.gateway.name
