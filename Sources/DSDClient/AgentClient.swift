@@ -191,35 +191,8 @@ public final class AgentClient {
     /// `.failedInBatch(index:…)` when the agent or the directory refuses it.
     @discardableResult
     public func batch(_ writes: [BatchWrite]) throws(ClientError) -> Version? {
-        try check { () throws(DirectoryError) in try Self.checkBatch(writes) }
+        try check { () throws(DirectoryError) in try BatchWrite.check(writes) }
         return try okVersion(.batch(writes))
-    }
-
-    /// What the directory checks of a batch without its state: sizes, names, keys once.
-    static func checkBatch(_ writes: [BatchWrite]) throws(DirectoryError) {
-        guard !writes.isEmpty else { throw .invalidBatch(.empty) }
-        guard writes.count <= Limits.maxBatchOperations else { throw .invalidBatch(.tooManyOperations(writes.count)) }
-        var bytes = 0
-        var keys: [String: Set<String>] = [:]
-        for (index, write) in writes.enumerated() {
-            do throws(DirectoryError) {
-                try Validation.checkTableName(write.table)
-                switch write {
-                case .put(_, let entry):
-                    try Validation.checkEntry(entry)
-                    bytes += entry.key.utf8.count + entry.value.utf8.count + 16
-                case .delete(_, let key):
-                    try Validation.checkKey(key)
-                    bytes += key.utf8.count + 16
-                }
-            } catch {
-                throw .inBatch(index: index, error)
-            }
-            guard keys[write.table, default: []].insert(write.key).inserted else {
-                throw .invalidBatch(.keyTwice(index: index, key: write.key))
-            }
-        }
-        guard bytes <= Limits.maxBatchBytes else { throw .invalidBatch(.tooManyBytes(bytes)) }
     }
 
     /// A heartbeat (FIG. 5C); `timeMax` nil reuses the entry's last Time_Max.

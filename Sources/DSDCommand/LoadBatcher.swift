@@ -25,14 +25,15 @@ struct LoadBatcher {
 
     /// Adds `item`; returns the batch to send first when `item` does not fit the current one.
     mutating func add(_ item: LoadFormat.Item) -> Batch? {
-        let itemBytes = Mutation.put(.firstDynamic, item.entry).batchBytes
+        let write = BatchWrite.put(table: item.table, item.entry)
+        let itemBytes = write.bytes
         var full: Batch?
         if current.writes.count == size || bytes + itemBytes > Limits.maxBatchBytes
             || keys[item.table]?.contains(item.entry.key) == true
         {
             full = finish()
         }
-        current.writes.append(.put(table: item.table, item.entry))
+        current.writes.append(write)
         current.lines.append(item.line)
         current.tables.insert(item.table)
         keys[item.table, default: []].insert(item.entry.key)

@@ -90,7 +90,7 @@ struct Load {
         do throws(LoadFormat.ParseError) {
             return try LoadFormat.parseLine(String(decoding: bytes, as: UTF8.self)[...], number: number)
         } catch {
-            throw failure("\(file), \(error); \(loadedSoFar)", status: .rejected)
+            throw failure("\(file), \(error.description); \(loadedSoFar)", status: .rejected)
         }
     }
 

@@ -211,12 +211,7 @@ public struct Directory: Sendable {
     /// once, each is checked against the state before the batch, with the entry counts the
     /// earlier operations leave.
     private func checkBatch(_ operations: [Mutation]) throws(DirectoryError) {
-        guard !operations.isEmpty else { throw .invalidBatch(.empty) }
-        guard operations.count <= Limits.maxBatchOperations else {
-            throw .invalidBatch(.tooManyOperations(operations.count))
-        }
-        let bytes = operations.reduce(0) { $0 + $1.batchBytes }
-        guard bytes <= Limits.maxBatchBytes else { throw .invalidBatch(.tooManyBytes(bytes)) }
+        try Limits.checkBatch(operations: operations.count, bytes: operations.reduce(0) { $0 + $1.batchBytes })
         var keys: [TableID: Set<String>] = [:]
         var added: [TableID: Int] = [:]
         for (index, operation) in operations.enumerated() {

@@ -49,13 +49,15 @@ extension Mutation {
         return [self]
     }
 
-    /// The bytes a batch operation counts against `Limits.maxBatchBytes`: its key and value
-    /// and 16 bytes for the rest of its encoding (a frame's per-operation overhead is less).
+    /// What a batch operation counts against `Limits.maxBatchBytes` (`Limits.batchBytes`).
     public var batchBytes: Int {
         switch self {
-        case .put(_, let entry): entry.key.utf8.count + entry.value.utf8.count + 16
-        case .delete(_, let key): key.utf8.count + 16
+        case .put(_, let entry): Limits.batchBytes(key: entry.key, value: entry.value)
+        case .delete(_, let key): Limits.batchBytes(key: key, value: nil)
         case .createTable, .dropTable, .batch: 0
         }
     }
+
+    /// Whether it is a put or a delete of an entry, what a batch may hold.
+    public var isEntryChange: Bool { key != nil }
 }

@@ -161,7 +161,7 @@ final class Notifier: Sendable {
                 affected(table)
                 let key = PathKey(table: table, key: entry.key)
                 let ino = bridge.state.withLock { s -> UInt64? in
-                    if s.mtimes[key] != nil { s.mtimes[key] = nil }  // the table's bulk mtime applies
+                    s.mtimes.removeValue(forKey: key)  // the table's bulk mtime applies
                     _ = s.matchEcho(key, .put(value: entry.value, valid: entry.valid))
                     return s.tree.ino(of: .entry(table: table, key: entry.key))
                 }
@@ -176,7 +176,7 @@ final class Notifier: Sendable {
                 affected(table)
                 bridge.state.withLock { s in
                     let key = PathKey(table: table, key: entry.key)
-                    if s.mtimes[key] != nil { s.mtimes[key] = nil }
+                    s.mtimes.removeValue(forKey: key)
                     _ = s.matchEcho(key, .delete)
                 }
             }

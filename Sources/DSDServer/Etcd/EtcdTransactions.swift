@@ -185,10 +185,7 @@ enum EtcdChangeReader {
         guard let mutation = mutations.first else { return .none }
         if mutations.count > 1 {
             // A dsd batch: puts and deletes of distinct keys. Anything else is not dsd's.
-            let entryChanges = mutations.allSatisfy {
-                if case .put = $0 { true } else if case .delete = $0 { true } else { false }
-            }
-            guard entryChanges else { return .relist }
+            guard mutations.allSatisfy(\.isEntryChange) else { return .relist }
             return .change(Change(version: Version(epoch: epoch, index: UInt64(revision)), mutation: .batch(mutations)))
         }
         return .change(Change(version: Version(epoch: epoch, index: UInt64(revision)), mutation: mutation))
